@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every test of stratum1. Installs the Debian packages the interop tests
+# need when they are missing (as root, or through sudo), then vets, tests with
+# the race detector, and cross-builds for the Raspberry Pi architectures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+
+# program:package pairs. ntpsec conflicts with chrony, so it is unpacked
+# under /opt/ntpsec below instead of installed.
+need=()
+for pair in chronyd:chrony ntpdig:ntpsec-ntpdig faketime:faketime \
+	qemu-arm-static:qemu-user-static mcopy:mtools mkfs.vfat:dosfstools \
+	sfdisk:fdisk debugfs:e2fsprogs mkfs.ext4:e2fsprogs lintian:lintian \
+	chromium:chromium systemd-analyze:systemd; do
+	prog=${pair%%:*} pkg=${pair##*:}
+	command -v "$prog" >/dev/null 2>&1 || [ -x "/usr/sbin/$prog" ] || [ -x "/sbin/$prog" ] || need+=("$pkg")
+done
+python3 -c 'import ntp' >/dev/null 2>&1 || need+=(python3-ntp)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "installing: ${need[*]}"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+if [ ! -x /opt/ntpsec/usr/bin/ntpq ]; then
+	tmp=$(mktemp -d)
+	(cd "$tmp" && apt-get download ntpsec >/dev/null)
+	$sudo mkdir -p /opt/ntpsec
+	$sudo dpkg-deb -x "$tmp"/ntpsec_*.deb /opt/ntpsec
+	rm -rf "$tmp"
+fi
+# Installing chrony must not leave a daemon steering this machine's clock.
+$sudo pkill -x chronyd 2>/dev/null || true
+
+echo "== go vet"
+go vet ./...
+echo "== cross-build for the Raspberry Pi"
+GOOS=linux GOARCH=arm GOARM=6 go build -o /dev/null ./cmd/stratum1
+GOOS=linux GOARCH=arm GOARM=7 go build -o /dev/null ./cmd/stratum1
+GOOS=linux GOARCH=arm64 go build -o /dev/null ./cmd/stratum1
+echo "== go test -race"
+go test -race -timeout 40m ./...

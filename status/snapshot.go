@@ -1,0 +1,123 @@
+// Package status owns the daemon's one status model and the views that read
+// it over HTTP: the JSON API, Prometheus metrics and the web dashboard. The
+// appliance fills a Snapshot on request; every view (stratum1 status, peers,
+// ntpq through mode 6, the dashboard, metrics) renders the same Snapshot.
+package status
+
+import "time"
+
+// Snapshot is the whole observable state of the daemon at one instant.
+// Durations are time.Duration (nanoseconds in JSON); frequencies are in
+// parts per million, as their field names say.
+type Snapshot struct {
+	Time       time.Time     `json:"time"`
+	Version    string        `json:"version"`
+	Uptime     time.Duration `json:"uptime_ns"`
+	State      string        `json:"state"`       // appliance state: NO_TIME, NMEA, LOCKED, HOLDOVER, PEERS, UNSYNCHRONISED
+	StateSince time.Time     `json:"state_since"` // when State was entered
+	Source     string        `json:"source"`      // what the clock is steered to: "PPS", "GPS", a peer address, or ""
+
+	System System `json:"system"`
+	GPS    GPS    `json:"gps"`
+	PPS    PPS    `json:"pps"`
+	Peers  []Peer `json:"peers"`
+	Server Server `json:"server"`
+}
+
+// System is what the daemon serves and how its clock is doing.
+type System struct {
+	Stratum        uint8         `json:"stratum"`
+	RefID          string        `json:"refid"`
+	Leap           string        `json:"leap"`                   // none, insert, delete, unsynchronised
+	LeapPending    string        `json:"leap_pending,omitempty"` // next scheduled leap second, RFC 3339
+	Precision      int8          `json:"precision"`
+	RootDelay      time.Duration `json:"root_delay_ns"`
+	RootDispersion time.Duration `json:"root_dispersion_ns"`
+	RefTime        time.Time     `json:"ref_time"`
+	Offset         time.Duration `json:"offset_ns"`     // last measured offset of the system clock to its source (clock - source)
+	Residual       time.Duration `json:"residual_ns"`   // RMS of recent offsets
+	FrequencyPPM   float64       `json:"frequency_ppm"` // frequency correction applied to the clock
+	SkewPPM        float64       `json:"skew_ppm"`      // estimated error of that frequency
+	TimeConstant   time.Duration `json:"time_constant_ns"`
+	EstError       time.Duration `json:"est_error_ns"`
+	ClockAdjust    bool          `json:"clock_adjust"` // false under --no-clock-adjust
+	Steps          int           `json:"steps"`
+}
+
+// GPS is the serial receiver's state.
+type GPS struct {
+	Device      string        `json:"device"`
+	Baud        int           `json:"baud"`
+	State       string        `json:"state"` // no device, no data, no fix, 2D, 3D
+	Mode        int           `json:"mode"`  // 1 no fix, 2 2D, 3 3D
+	Time        time.Time     `json:"time"`  // UTC of the last epoch
+	SatsUsed    int           `json:"sats_used"`
+	SatsInView  int           `json:"sats_in_view"`
+	HDOP        float64       `json:"hdop"`
+	PDOP        float64       `json:"pdop"`
+	Latitude    float64       `json:"lat"`
+	Longitude   float64       `json:"lon"`
+	AltitudeM   float64       `json:"alt_m"`
+	Satellites  []Satellite   `json:"satellites"`
+	Sentences   uint64        `json:"sentences"`
+	BadChecksum uint64        `json:"bad_checksum"`
+	Dropped     uint64        `json:"dropped"`
+	Epochs      uint64        `json:"epochs"`
+	Reconnects  uint64        `json:"reconnects"`
+	NMEALatency time.Duration `json:"nmea_latency_ns"` // typical arrival of the first sentence after the second
+}
+
+// Satellite is one entry of the sky view.
+type Satellite struct {
+	System    string `json:"system"` // GP, GL, GA, GB, QZ
+	PRN       int    `json:"prn"`
+	Elevation int    `json:"el"`  // degrees
+	Azimuth   int    `json:"az"`  // degrees
+	SNR       int    `json:"snr"` // dB-Hz, 0 when not tracked
+	Used      bool   `json:"used"`
+}
+
+// PPS is the pulse capture's state.
+type PPS struct {
+	Device       string            `json:"device"`
+	Backend      string            `json:"backend"` // pps-api, gpio-cdev, periph-userspace, simulated
+	LowPrecision bool              `json:"low_precision"`
+	State        string            `json:"state"` // no device, no pulses, pulses without fix, locked
+	LastEdge     time.Time         `json:"last_edge"`
+	Jitter       time.Duration     `json:"jitter_ns"`
+	Pulses       uint64            `json:"pulses"`
+	Missed       uint64            `json:"missed"`
+	Rejected     map[string]uint64 `json:"rejected"`
+}
+
+// Peer is one time source as `ntpq -p` and `stratum1 peers` show it. GPS and
+// PPS appear here too, as reference clocks.
+type Peer struct {
+	Name     string        `json:"name"`  // address, with :port when not 123; GPS or PPS for reference clocks
+	Tally    string        `json:"tally"` // "*", "+", "-", "x", " "
+	RefID    string        `json:"refid"`
+	Stratum  uint8         `json:"stratum"`
+	Type     string        `json:"type"`    // "l" local refclock, "u" unicast, "p" pool
+	When     time.Duration `json:"when_ns"` // since the last sample
+	Poll     time.Duration `json:"poll_ns"`
+	Reach    uint8         `json:"reach"`
+	Delay    time.Duration `json:"delay_ns"`
+	Offset   time.Duration `json:"offset_ns"`
+	Jitter   time.Duration `json:"jitter_ns"`
+	Leap     string        `json:"leap"`
+	RootDist time.Duration `json:"root_distance_ns"`
+	Note     string        `json:"note,omitempty"` // falseticker, KoD RATE, unreachable...
+}
+
+// Server holds the responder's counters.
+type Server struct {
+	Received uint64            `json:"received"`
+	Answered uint64            `json:"answered"`
+	KoD      map[string]uint64 `json:"kod"`
+	Dropped  map[string]uint64 `json:"dropped"` // by reason
+}
+
+// Provider returns a fresh snapshot. The appliance implements it.
+type Provider interface {
+	Snapshot() Snapshot
+}
