@@ -1,0 +1,394 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"stratum1/ntp"
+)
+
+// Resolver looks up the addresses of a name. *net.Resolver satisfies it;
+// tests point one at a DNS server on loopback.
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+// Options are the run-time dependencies of a Set; the zero value works.
+type Options struct {
+	Resolver Resolver         // default net.DefaultResolver
+	Logger   *slog.Logger     // default slog.Default()
+	Now      func() time.Time // default time.Now; stamps requests and replies
+	// Precision is our clock's precision, log2 seconds (default -20).
+	Precision int8
+	// ReplyTimeout is how long a request waits for its reply (default 2 s).
+	ReplyTimeout time.Duration
+	// DNSRetry is the first delay before a failed or short lookup is
+	// retried; it doubles up to 10 minutes (default 5 s).
+	DNSRetry time.Duration
+	// Notify, if set, is called (without locks held) after every sample
+	// that changed the selection's inputs.
+	Notify func()
+}
+
+// Selection is the peers' combined verdict.
+type Selection struct {
+	OK bool // false: no majority of true-chimers, serve unsynchronised
+	// Offset is the system clock minus the peers' combined time.
+	Offset time.Duration
+	Jitter time.Duration // spread of the survivors' offsets
+	// Peer names the system peer (address[:port]); Stratum, RefID and the
+	// root values are what we serve when we follow it: Stratum is the
+	// peer's own, so serve Stratum+1; RefID is its address
+	// (ntp.RefIDFromAddr).
+	Peer           string
+	Addr           netip.Addr
+	Stratum        uint8
+	RefID          ntp.RefID
+	Leap           ntp.Leap // the majority of the survivors
+	RootDelay      time.Duration
+	RootDispersion time.Duration
+	// TrueChimers are the offsets (system clock minus peer) of every
+	// true-chimer, for CrossCheck.
+	TrueChimers []time.Duration
+	Survivors   int
+	// Updated is when the newest sample among the survivors arrived: a
+	// discipline feeds the offset only when it changes.
+	Updated time.Time
+}
+
+// CrossCheck reports whether gpsOffset (system clock minus GPS) is more than
+// threshold from a majority of the true-chimers; see the function CrossCheck.
+func (s Selection) CrossCheck(gpsOffset, threshold time.Duration) (disagree, ok bool) {
+	return CrossCheck(gpsOffset, s.TrueChimers, threshold)
+}
+
+// Set is the client side of every configured server and pool: it polls
+// them, filters their samples and selects among them.
+type Set struct {
+	cfg  Config
+	opts Options
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	assocs  []*assoc
+	pools   []*poolState
+	sel     Selection
+	sysPeer *assoc
+	own     map[ntp.RefID]bool
+	wg      sync.WaitGroup
+	run     context.Context
+}
+
+// poolState is one pool entry's associations and DNS state.
+type poolState struct {
+	src      Source
+	host     string
+	port     uint16
+	dropped  map[netip.Addr]time.Time // replaced addresses, not retaken soon
+	retry    time.Duration
+	nextDNS  time.Time
+	dnsErr   string
+	resolved int
+}
+
+// New returns a Set for cfg. Run starts the polling.
+func New(cfg Config, opts Options) (*Set, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("peers: %w", err)
+	}
+	if opts.Resolver == nil {
+		opts.Resolver = net.DefaultResolver
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Precision == 0 {
+		opts.Precision = -20
+	}
+	if opts.ReplyTimeout <= 0 {
+		opts.ReplyTimeout = 2 * time.Second
+	}
+	if opts.DNSRetry <= 0 {
+		opts.DNSRetry = 5 * time.Second
+	}
+	s := &Set{cfg: cfg, opts: opts, log: opts.Logger.With("component", "peers"), own: map[ntp.RefID]bool{}}
+	for _, p := range cfg.Pools {
+		host, port, _ := SplitHostPort(p.Address)
+		s.pools = append(s.pools, &poolState{src: p, host: host, port: port,
+			dropped: map[netip.Addr]time.Time{}, retry: opts.DNSRetry})
+	}
+	return s, nil
+}
+
+// SetOwnRefIDs declares the reference IDs that mean "synchronised to us":
+// a peer reporting one of them is in a timing loop with us and is not
+// selected. The address each request leaves from is always such an ID.
+func (s *Set) SetOwnRefIDs(ids ...ntp.RefID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.own = map[ntp.RefID]bool{}
+	for _, id := range ids {
+		s.own[id] = true
+	}
+}
+
+// Run polls until ctx ends. It returns nil then.
+func (s *Set) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.run != nil {
+		s.mu.Unlock()
+		return errors.New("peers: Run called twice")
+	}
+	s.run = ctx
+	s.mu.Unlock()
+	for _, src := range s.cfg.Servers {
+		s.wg.Go(func() { s.runServer(ctx, src) })
+	}
+	for _, p := range s.pools {
+		s.wg.Go(func() { s.runPool(ctx, p) })
+	}
+	<-ctx.Done()
+	s.wg.Wait()
+	return nil
+}
+
+// runServer resolves a server entry, retrying with backoff, then polls it.
+func (s *Set) runServer(ctx context.Context, src Source) {
+	host, port, _ := SplitHostPort(src.Address)
+	retry := s.opts.DNSRetry
+	for {
+		addrs, err := s.opts.Resolver.LookupNetIP(ctx, "ip", host)
+		if err == nil && len(addrs) > 0 {
+			a := newAssoc(netip.AddrPortFrom(addrs[0].Unmap(), port), 'u', src, s.opts.ReplyTimeout, log2D(s.opts.Precision))
+			s.mu.Lock()
+			s.assocs = append(s.assocs, a)
+			s.mu.Unlock()
+			s.poll(ctx, a)
+			return
+		}
+		if err == nil {
+			err = errors.New("no addresses")
+		}
+		s.log.Warn("cannot resolve server", "server", src.Address, "err", err, "retry", retry)
+		if !sleep(ctx, retry) {
+			return
+		}
+		retry = min(retry*2, dnsMax)
+	}
+}
+
+const dnsMax = 10 * time.Minute
+
+// runPool keeps a pool entry at MaxPoolAssociations reachable, truthful
+// addresses: it replaces the ones that stay bad for PoolReplaceAfter.
+func (s *Set) runPool(ctx context.Context, p *poolState) {
+	polls := map[*assoc]context.CancelFunc{}
+	defer func() {
+		for _, cancel := range polls {
+			cancel()
+		}
+	}()
+	for {
+		now := s.opts.Now()
+		s.mu.Lock()
+		var mine []*assoc
+		for _, a := range s.assocs {
+			if _, ok := polls[a]; ok {
+				mine = append(mine, a)
+			}
+		}
+		for _, a := range mine {
+			bad := a.denied || (!a.badSince.IsZero() && now.Sub(a.badSince) >= s.cfg.PoolReplaceAfter)
+			if !bad {
+				continue
+			}
+			s.log.Info("replacing pool address", "pool", p.src.Address, "addr", a.name, "reason", a.note)
+			polls[a]()
+			delete(polls, a)
+			p.dropped[a.addr.Addr()] = now
+			s.removeLocked(a)
+			if p.nextDNS.After(now) {
+				p.nextDNS = now // a vacancy: look up at once
+			}
+		}
+		need := s.cfg.MaxPoolAssociations - len(polls)
+		dnsDue := need > 0 && !now.Before(p.nextDNS)
+		s.mu.Unlock()
+
+		if dnsDue {
+			addrs, err := s.opts.Resolver.LookupNetIP(ctx, "ip", p.host)
+			if ctx.Err() != nil {
+				return
+			}
+			now = s.opts.Now()
+			s.mu.Lock()
+			added := 0
+			if err != nil {
+				p.dnsErr = err.Error()
+				s.log.Warn("cannot resolve pool", "pool", p.src.Address, "err", err, "retry", p.retry)
+			} else {
+				p.dnsErr = ""
+				for _, ip := range addrs {
+					if added == need {
+						break
+					}
+					ip = ip.Unmap()
+					if t, ok := p.dropped[ip]; ok && now.Sub(t) < 4*s.cfg.PoolReplaceAfter {
+						continue
+					}
+					if s.hasAddrLocked(ip, p.port) {
+						continue
+					}
+					a := newAssoc(netip.AddrPortFrom(ip, p.port), 'p', p.src, s.opts.ReplyTimeout, log2D(s.opts.Precision))
+					a.badSince = now
+					s.assocs = append(s.assocs, a)
+					actx, cancel := context.WithCancel(ctx)
+					polls[a] = cancel
+					s.wg.Go(func() { s.poll(actx, a) })
+					added++
+				}
+			}
+			p.resolved = len(polls)
+			if err != nil || added < need {
+				p.nextDNS = now.Add(p.retry)
+				p.retry = min(p.retry*2, dnsMax)
+			} else {
+				p.retry = s.opts.DNSRetry
+			}
+			s.mu.Unlock()
+		}
+		if !sleep(ctx, time.Second) {
+			return
+		}
+	}
+}
+
+func (s *Set) hasAddrLocked(ip netip.Addr, port uint16) bool {
+	for _, a := range s.assocs {
+		if a.addr == netip.AddrPortFrom(ip, port) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Set) removeLocked(a *assoc) {
+	for i, b := range s.assocs {
+		if b == a {
+			s.assocs = append(s.assocs[:i:i], s.assocs[i+1:]...)
+			break
+		}
+	}
+	if s.sysPeer == a {
+		s.sysPeer = nil
+	}
+	s.reselectLocked(s.opts.Now())
+}
+
+// poll is the socket adapter of one association: at each due time it sends
+// a request from a fresh socket (so a fresh random source port) and waits
+// for the reply on it.
+func (s *Set) poll(ctx context.Context, a *assoc) {
+	buf := make([]byte, 1024)
+	for {
+		s.mu.Lock()
+		next, denied := a.due(), a.denied
+		s.mu.Unlock()
+		if denied {
+			// DENY or RSTR: the server wants nothing more from us.
+			<-ctx.Done()
+			return
+		}
+		if wait := next.Sub(s.opts.Now()); wait > 0 && !sleep(ctx, wait) {
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		s.exchange(ctx, a, buf)
+	}
+}
+
+func (s *Set) exchange(ctx context.Context, a *assoc, buf []byte) {
+	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(a.addr))
+	if err != nil {
+		s.log.Debug("peer socket", "peer", a.name, "err", err)
+		s.mu.Lock()
+		a.transmit(s.opts.Now(), 0)
+		s.reselectLocked(s.opts.Now())
+		s.mu.Unlock()
+		return
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().(*net.UDPAddr).AddrPort().Addr()
+
+	// RFC 9109 data minimisation: everything zero but the mode, the version
+	// and a random transmit timestamp, which the reply must echo.
+	xmt := ntp.Time(rand.Uint64() | 1)
+	req := ntp.Header{Version: 4, Mode: ntp.ModeClient, XmitTime: xmt}
+	var out [ntp.HeaderLen]byte
+	req.Encode(out[:])
+
+	s.mu.Lock()
+	a.localRefID = ntp.RefIDFromAddr(local)
+	sent := s.opts.Now()
+	a.transmit(sent, xmt)
+	s.reselectLocked(sent)
+	s.mu.Unlock()
+	if _, err := conn.Write(out[:]); err != nil {
+		s.log.Debug("peer send", "peer", a.name, "err", err)
+		return
+	}
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	conn.SetReadDeadline(time.Now().Add(s.opts.ReplyTimeout))
+	for {
+		n, err := conn.Read(buf)
+		recv := s.opts.Now()
+		if err != nil {
+			return // timeout, ICMP unreachable or shutdown: the reach register notes it
+		}
+		var h ntp.Header
+		if h.Decode(buf[:n]) != nil {
+			continue
+		}
+		s.mu.Lock()
+		res := a.receive(recv, &h)
+		if res == recvSample || res == recvKoD || res == recvNoSample {
+			s.reselectLocked(recv)
+		}
+		s.mu.Unlock()
+		switch res {
+		case recvSample, recvNoSample:
+			if s.opts.Notify != nil {
+				s.opts.Notify()
+			}
+			return
+		case recvKoD:
+			s.log.Warn("kiss-o'-death", "peer", a.name, "code", kissName(a.kiss))
+			return
+		}
+	}
+}
+
+// sleep waits for d or until ctx ends, reporting whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
