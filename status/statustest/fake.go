@@ -95,12 +95,17 @@ func History(now time.Time, span, interval time.Duration) *status.History {
 	base := Snapshot(now)
 	start := now.Add(-span + interval)
 	var received, answered uint64 = 900_000, 898_000
+	rng := uint32(1) // a fixed LCG, so the data are the same every run
+	noise := func() float64 {
+		rng = rng*1664525 + 1013904223
+		return float64(rng>>8)/float64(1<<24) - 0.5
+	}
 	for t := start; !t.After(now); t = t.Add(interval) {
 		x := t.Sub(start).Seconds()
 		day := 2 * math.Pi * x / 86400
 		s := base
 		s.Time = t
-		s.System.Offset = time.Duration(300*math.Sin(x/97) + 150*math.Sin(x/13.7) + 60*math.Cos(x/3.1))
+		s.System.Offset = time.Duration(120*math.Sin(day*3) + 60*math.Sin(x/1700) + 400*noise())
 		s.System.FrequencyPPM = -12.5 + 0.35*math.Sin(day)
 		s.PPS.Jitter = time.Duration(350 + 120*math.Sin(x/600) + 40*math.Sin(x/7))
 		rps := 40 + 25*math.Sin(day-1) + 5*math.Sin(x/300)

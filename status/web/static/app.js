@@ -194,7 +194,7 @@ function renderCharts() {
   const end = t.length ? t[t.length - 1] : Date.now();
   drawChart($("chart-offset"), t, hist.offset_ns, end, (v) => fmtNs(v, true), true);
   drawChart($("chart-jitter"), t, hist.pps_jitter_ns, end, (v) => fmtNs(v), false);
-  drawChart($("chart-freq"), t, hist.frequency_ppm, end, (v) => v.toFixed(3) + " ppm", false);
+  drawChart($("chart-freq"), t, hist.frequency_ppm, end, (v, step) => v.toFixed(Math.max(0, -Math.floor(Math.log10(step)))), false);
   drawChart($("chart-rps"), t, hist.replies_per_s, end, fmtRate, false);
 }
 
@@ -208,7 +208,7 @@ function niceStep(span, n) {
 // are reduced to a min/max pair per pixel column so a day of 10 s samples
 // costs the same to draw as a few hundred.
 function drawChart(el, ts, ys, end, fmt, zeroLine) {
-  const W = 640, H = 170, L = 72, R = 8, T = 8, B = 22;
+  const W = 640, H = 170, L = 64, R = 8, T = 8, B = 22;
   const pw = W - L - R, ph = H - T - B;
   const start = end - DAY_MS;
   el.replaceChildren();
@@ -238,7 +238,7 @@ function drawChart(el, ts, ys, end, fmt, zeroLine) {
 
   for (let v = lo; v <= hi + step / 2; v += step) {
     svg("line", { class: "grid", x1: L, x2: W - R, y1: Y(v).toFixed(1), y2: Y(v).toFixed(1) }, el);
-    text(el, L - 6, Y(v) + 4, fmt(Math.abs(v) < step / 1e6 ? 0 : v), "end");
+    text(el, L - 6, Y(v) + 4, fmt(Math.abs(v) < step / 1e6 ? 0 : v, step), "end");
   }
   if (zeroLine && lo < 0 && hi > 0) svg("line", { class: "zero", x1: L, x2: W - R, y1: Y(0), y2: Y(0) }, el);
   const hour = 3600 * 1000;
