@@ -24,14 +24,14 @@ var Charts = []string{"chart-offset", "chart-jitter", "chart-freq", "chart-rps"}
 // page's script writes into data-* attributes, the visible facts, and the
 // whole DOM for anything else.
 type Dashboard struct {
-	State       string         // body data-state: the state of the last /api/status, or DOWN
-	StateText   string         // the big state text
-	Updates     int            // times the status was rendered
+	State       string            // body data-state: the state of the last /api/status, or DOWN
+	StateText   string            // the big state text
+	Updates     int               // times the status was rendered
 	Facts       map[string]string // text of the fact fields by id: f-source, f-offset...
-	ChartPoints map[string]int // samples plotted, by chart id
-	Sats        int            // satellites on the sky plot
-	SatsUsed    int            // of which used in the fix
-	PeerRows    int            // rows of the sources table
+	ChartPoints map[string]int    // samples plotted, by chart id
+	Sats        int               // satellites on the sky plot
+	SatsUsed    int               // of which used in the fix
+	PeerRows    int               // rows of the sources table
 	DOM         string
 	Screenshot  string // path of the PNG, "" if none was asked for
 }
