@@ -1,0 +1,327 @@
+package pps
+
+import (
+	"testing"
+	"time"
+
+	"stratum1/status"
+)
+
+var simStart = time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+
+type runResult struct {
+	samples   int
+	wrong     int           // samples whose UTC or local time is off
+	maxErr    time.Duration // largest error of a correct sample's local time
+	firstGood int           // index of the second from which all samples were right
+	pulses    int           // true marking pulses generated
+	missing   int           // true pulses not generated
+}
+
+// runSim feeds d of simulated input to p and checks every sample against
+// the simulator's truth. trust, if not nil, gives the clock-error bound to
+// tell the pairer at each epoch.
+func runSim(t *testing.T, sc SimConfig, p *Pairer, d time.Duration, trust func(el time.Duration) time.Duration) runResult {
+	t.Helper()
+	sim := NewSim(sc)
+	p.SetSource("sim", BackendSimulated, time.Microsecond)
+	var r runResult
+	tol := 10*sc.Jitter + time.Microsecond
+	lastTruth := sc.Start.Add(-time.Second)
+	check := func(s Sample, idx int) {
+		r.samples++
+		want := sim.Local(s.UTC).Add(sc.EdgeDelay - p.cfg.delay())
+		if e := s.Local.Sub(want).Abs(); e > tol {
+			r.wrong++
+			r.firstGood = idx + 1
+			if r.wrong < 4 {
+				t.Logf("wrong sample at second %d: UTC %v local %v want local %v", idx, s.UTC.Format(time.TimeOnly), s.Local.Format("15:04:05.000000"), want.Format("15:04:05.000000"))
+			}
+			return
+		} else if e > r.maxErr {
+			r.maxErr = e
+		}
+		if s.Backend != BackendSimulated || s.Err <= 0 {
+			t.Fatalf("sample %+v lacks backend or error estimate", s)
+		}
+	}
+	for {
+		ev := sim.Next()
+		el := ev.At.Sub(sim.Local(sc.Start))
+		if el > d {
+			break
+		}
+		idx := int(el / time.Second)
+		if ev.IsEdge {
+			if !ev.Truth.IsZero() {
+				for n := lastTruth.Add(time.Second); n.Before(ev.Truth); n = n.Add(time.Second) {
+					r.missing++
+				}
+				lastTruth = ev.Truth
+				r.pulses++
+			}
+			if s, ok := p.Edge(ev.Edge); ok {
+				check(s, idx)
+			}
+			continue
+		}
+		if trust != nil {
+			p.SetClockError(trust(el))
+		}
+		if s, ok := p.Second(ev.Second); ok {
+			check(s, idx)
+		}
+	}
+	return r
+}
+
+func TestPairerSimulatedReceivers(t *testing.T) {
+	const hours = 2 * time.Hour
+	n := int(hours / time.Second)
+	trusted := func(time.Duration) time.Duration { return 50 * time.Millisecond }
+	tests := []struct {
+		name       string
+		sim        SimConfig
+		cfg        func(*Config)
+		trust      func(time.Duration) time.Duration
+		minSamples int
+		wantK      int
+		verified   bool
+		settle     int // seconds allowed to be wrong at the start
+	}{
+		{
+			name:       "clean receiver",
+			sim:        SimConfig{NMEALatency: 150 * time.Millisecond, NMEAJitter: 20 * time.Millisecond, Jitter: 2 * time.Microsecond, ClockOffset: 37 * time.Second},
+			minSamples: n - 20,
+		},
+		{
+			name: "noisy input",
+			sim: SimConfig{NMEALatency: 400 * time.Millisecond, NMEAJitter: 50 * time.Millisecond, Jitter: 5 * time.Microsecond,
+				FreqPPM: 30, ClockOffset: -3 * time.Hour, MissRate: 0.01, DoubleRate: 0.02, GlitchRate: 0.02, NMEAMissRate: 0.01},
+			minSamples: n * 9 / 10,
+		},
+		{
+			name:       "latency straddling the next edge",
+			sim:        SimConfig{NMEALatency: 980 * time.Millisecond, NMEAJitter: 15 * time.Millisecond, Jitter: 2 * time.Microsecond},
+			minSamples: n - 60,
+		},
+		{
+			name:       "sentences before their edge, trusted clock",
+			sim:        SimConfig{NMEALatency: -300 * time.Millisecond, NMEAJitter: 10 * time.Millisecond, Jitter: 2 * time.Microsecond, ClockOffset: 40 * time.Millisecond},
+			trust:      trusted,
+			minSamples: n - 30,
+			wantK:      1,
+			verified:   true,
+		},
+		{
+			name:       "labels the next second, trusted clock",
+			sim:        SimConfig{NMEALatency: 100 * time.Millisecond, NMEAJitter: 10 * time.Millisecond, LabelOffset: 1, ClockOffset: -80 * time.Millisecond},
+			trust:      trusted,
+			minSamples: n - 30,
+			wantK:      1,
+			verified:   true,
+		},
+		{
+			name: "labels the next second, clock trusted after 10 minutes",
+			sim:  SimConfig{NMEALatency: 100 * time.Millisecond, NMEAJitter: 10 * time.Millisecond, LabelOffset: 1, ClockOffset: 20 * time.Millisecond},
+			trust: func(el time.Duration) time.Duration {
+				if el < 10*time.Minute {
+					return 0
+				}
+				return 100 * time.Millisecond
+			},
+			minSamples: n - 30,
+			wantK:      1,
+			verified:   true,
+			settle:     600 + 10,
+		},
+		{
+			name:       "inverted pulse, polarity auto",
+			sim:        SimConfig{Inverted: true, Capture: PolarityAuto, NMEALatency: 200 * time.Millisecond, PulseWidth: 200 * time.Millisecond, Jitter: time.Microsecond},
+			cfg:        func(c *Config) { c.Polarity = PolarityAuto },
+			minSamples: n - 30,
+		},
+		{
+			name:       "cable delay",
+			sim:        SimConfig{NMEALatency: 100 * time.Millisecond, EdgeDelay: 180 * time.Nanosecond},
+			cfg:        func(c *Config) { c.CableDelayNs = 150; c.OffsetNs = 30 },
+			minSamples: n - 20,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.sim.Start, tc.sim.Seed = simStart, 7
+			cfg := DefaultConfig()
+			if tc.cfg != nil {
+				tc.cfg(&cfg)
+			}
+			p := NewPairer(cfg, nil)
+			r := runSim(t, tc.sim, p, hours, tc.trust)
+			if r.samples < tc.minSamples {
+				t.Errorf("%d samples from %d pulses, want at least %d; counters %+v", r.samples, r.pulses, tc.minSamples, p.Counters())
+			}
+			if r.wrong > 0 && r.firstGood > tc.settle {
+				t.Errorf("%d wrong samples, the last at second %d (allowed only before %d)", r.wrong, r.firstGood-1, tc.settle)
+			}
+			if tc.settle > 0 && r.wrong == 0 {
+				t.Errorf("no wrong samples before the clock was trusted: the test does not exercise the correction")
+			}
+			k, verified := p.LabelOffset()
+			if k != tc.wantK || verified != tc.verified {
+				t.Errorf("LabelOffset = %d, %v; want %d, %v", k, verified, tc.wantK, tc.verified)
+			}
+			c := p.Counters()
+			if got := int(c.Missed); got < r.missing*9/10 || got > r.missing+2 {
+				t.Errorf("counted %d missed pulses, simulator dropped %d", got, r.missing)
+			}
+			if tc.sim.DoubleRate > 0 && c.Rejected[ReasonDouble] == 0 {
+				t.Errorf("no double edges rejected: %v", c.Rejected)
+			}
+			if tc.sim.GlitchRate > 0 && c.Rejected[ReasonGlitch] == 0 {
+				t.Errorf("no glitches rejected: %v", c.Rejected)
+			}
+			t.Logf("%d samples, max error %v, counters %+v", r.samples, r.maxErr, c)
+		})
+	}
+}
+
+func TestPairerJitterEstimate(t *testing.T) {
+	for _, sigma := range []time.Duration{time.Microsecond, 20 * time.Microsecond} {
+		sc := SimConfig{Start: simStart, Seed: 3, NMEALatency: 200 * time.Millisecond, Jitter: sigma, FreqPPM: -12}
+		p := NewPairer(DefaultConfig(), nil)
+		runSim(t, sc, p, 10*time.Minute, nil)
+		now := NewSim(sc).Local(simStart.Add(10 * time.Minute))
+		got := p.Jitter(now)
+		if got < sigma*7/10 || got > sigma*13/10 {
+			t.Errorf("jitter %v for simulated σ %v", got, sigma)
+		}
+		if later := p.Jitter(now.Add(2 * time.Minute)); later != 0 {
+			t.Errorf("jitter %v two minutes after the last pulse, want 0 (window is one minute)", later)
+		}
+	}
+}
+
+func TestPairerNoFixAndStates(t *testing.T) {
+	sc := SimConfig{Start: simStart, Seed: 5, NMEALatency: 300 * time.Millisecond, NoFixFor: 10 * time.Minute}
+	p := NewPairer(DefaultConfig(), nil)
+	if got := p.State(simStart); got != StateNoDevice {
+		t.Errorf("state before SetSource = %q", got)
+	}
+	sim := NewSim(sc)
+	p.SetSource("sim", BackendSimulated, time.Microsecond)
+	if got := p.State(simStart); got != StateNoPulses {
+		t.Errorf("state with no pulses = %q", got)
+	}
+	var samples int
+	for {
+		ev := sim.Next()
+		if ev.At.After(simStart.Add(20 * time.Minute)) {
+			break
+		}
+		var ok bool
+		var s Sample
+		if ev.IsEdge {
+			s, ok = p.Edge(ev.Edge)
+		} else {
+			s, ok = p.Second(ev.Second)
+		}
+		if ok {
+			if s.UTC.Before(simStart.Add(10 * time.Minute)) {
+				t.Fatalf("sample %v before the fix", s.UTC)
+			}
+			samples++
+		}
+		if ev.At.Equal(simStart.Add(5*time.Minute)) || (ev.IsEdge && ev.Truth.Equal(simStart.Add(5*time.Minute))) {
+			if got := p.State(ev.At.Add(time.Millisecond)); got != StateNoFix {
+				t.Errorf("state without fix = %q", got)
+			}
+		}
+	}
+	if samples < 590 {
+		t.Errorf("%d samples in the 10 minutes with a fix", samples)
+	}
+	c := p.Counters()
+	if nf := c.Rejected[ReasonNoFix]; nf < 590 || nf > 600 {
+		t.Errorf("%d pulses rejected for no fix, want about 600", nf)
+	}
+	end := simStart.Add(20 * time.Minute)
+	var st status.PPS
+	p.FillStatus(end, &st)
+	if st.State != StateLocked || st.Backend != BackendSimulated || st.Device != "sim" || st.Pulses != c.Pulses || st.Rejected[ReasonNoFix] != c.Rejected[ReasonNoFix] || st.LowPrecision {
+		t.Errorf("status %+v, counters %+v", st, c)
+	}
+	p.FillStatus(end.Add(10*time.Second), &st)
+	if st.State != StateNoPulses {
+		t.Errorf("state 10 s after the last pulse = %q", st.State)
+	}
+	p.SetSource("", "", 0)
+	if got := p.State(end); got != StateNoDevice {
+		t.Errorf("state after the device went away = %q", got)
+	}
+}
+
+func TestPairerIntervalCheck(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(sec float64) Edge { return Edge{Local: t0.Add(time.Duration(sec * float64(time.Second)))} }
+	tests := []struct {
+		name     string
+		edges    []float64
+		accepted []bool
+		missed   uint64
+		reasons  map[string]uint64
+	}{
+		{"regular", []float64{0, 1, 2, 3}, []bool{false, true, true, true}, 0, map[string]uint64{ReasonResync: 1}},
+		{"double edge", []float64{0, 1, 1.004, 2}, []bool{false, true, false, true}, 0, map[string]uint64{ReasonResync: 1, ReasonDouble: 1}},
+		{"glitch between pulses", []float64{0, 1, 1.4, 2, 3}, []bool{false, true, false, true, true}, 0, map[string]uint64{ReasonResync: 1, ReasonGlitch: 1}},
+		{"missing pulses", []float64{0, 1, 4, 5}, []bool{false, true, true, true}, 2, map[string]uint64{ReasonResync: 1}},
+		{"clock stepped forward 0.3 s", []float64{0, 1, 2.3, 3.3, 4.3}, []bool{false, true, false, true, true}, 0, map[string]uint64{ReasonResync: 1, ReasonGlitch: 1}},
+		{"clock stepped back 2 s", []float64{0, 1, 0, 1, 2}, []bool{false, true, false, true, true}, 0, map[string]uint64{ReasonResync: 2}},
+		{"long outage", []float64{0, 1, 500.2, 501.2}, []bool{false, true, false, true}, 0, map[string]uint64{ReasonResync: 2}},
+		{"off-frequency clock within tolerance", []float64{0, 1.002, 2.004, 3.006}, []bool{false, true, true, true}, 0, map[string]uint64{ReasonResync: 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := NewPairer(DefaultConfig(), nil)
+			for i, s := range tc.edges {
+				if got := p.checkInterval(at(s)); got != tc.accepted[i] {
+					t.Errorf("edge %d at %v s: accepted %v, want %v", i, s, got, tc.accepted[i])
+				}
+			}
+			if p.c.Missed != tc.missed {
+				t.Errorf("missed %d, want %d", p.c.Missed, tc.missed)
+			}
+			for r, n := range tc.reasons {
+				if p.c.Rejected[r] != n {
+					t.Errorf("rejected[%s] = %d, want %d (all: %v)", r, p.c.Rejected[r], n, p.c.Rejected)
+				}
+			}
+		})
+	}
+}
+
+func TestPhaseWindowWraps(t *testing.T) {
+	var w phaseWindow
+	// Arrivals straddle the edge: 980 ms, then 10 ms after the next edge.
+	for i := range 16 {
+		if i%2 == 0 {
+			w.add(980 * time.Millisecond)
+		} else {
+			w.add(1010 * time.Millisecond)
+		}
+	}
+	if w.est < 970*time.Millisecond && w.est > 20*time.Millisecond {
+		t.Errorf("estimate %v: not near the wrap", w.est)
+	}
+	if w.spread > 60*time.Millisecond {
+		t.Errorf("spread %v: wrapped values counted as far apart", w.spread)
+	}
+	for _, tc := range []struct{ d, ref, want time.Duration }{
+		{10 * time.Millisecond, 990 * time.Millisecond, 1010 * time.Millisecond},
+		{990 * time.Millisecond, 10 * time.Millisecond, -10 * time.Millisecond},
+		{400 * time.Millisecond, 500 * time.Millisecond, 400 * time.Millisecond},
+	} {
+		if got := unwrapNear(tc.d, tc.ref); got != tc.want {
+			t.Errorf("unwrapNear(%v, %v) = %v, want %v", tc.d, tc.ref, got, tc.want)
+		}
+	}
+}
