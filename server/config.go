@@ -1,12 +1,60 @@
 package server
 
+import (
+	"fmt"
+	"net/netip"
+)
+
 // Config is the [server] section of the configuration file.
 type Config struct {
-	Listen []string `toml:"listen"` // addresses to serve NTP on, host:port
+	// Listen names the addresses to serve NTP on, as IP:port literals
+	// ("0.0.0.0:123", "[::]:123", "192.0.2.1:123").
+	Listen []string `toml:"listen"`
+	// Workers is the number of sockets, each with its own goroutine, per
+	// listen address, sharing the port through SO_REUSEPORT. Zero means one
+	// per CPU the process may run on.
+	Workers int `toml:"workers"`
 }
 
-// DefaultConfig listens on port 123 of every IPv4 and IPv6 address.
+// DefaultConfig listens on port 123 of every IPv4 and IPv6 address, with one
+// worker per CPU.
 func DefaultConfig() Config { return Config{Listen: []string{"0.0.0.0:123", "[::]:123"}} }
 
+// maxWorkers bounds the sockets per address: far more than any Pi has CPUs.
+const maxWorkers = 256
+
 // Validate reports the first invalid setting.
-func (c Config) Validate() error { return nil }
+func (c Config) Validate() error {
+	if len(c.Listen) == 0 {
+		return fmt.Errorf("server.listen: no address to serve on")
+	}
+	seen := make(map[netip.AddrPort]bool, len(c.Listen))
+	for _, s := range c.Listen {
+		ap, err := netip.ParseAddrPort(s)
+		if err != nil {
+			return fmt.Errorf("server.listen: %q is not an IP:port literal (e.g. \"0.0.0.0:123\" or \"[::]:123\"): %w", s, err)
+		}
+		if ap.Addr().Zone() != "" {
+			return fmt.Errorf("server.listen: %q: zones are not supported; listen on the address without one", s)
+		}
+		if seen[ap] {
+			return fmt.Errorf("server.listen: %q listed twice", s)
+		}
+		seen[ap] = true
+	}
+	if c.Workers < 0 || c.Workers > maxWorkers {
+		return fmt.Errorf("server.workers: %d out of range 0 (one per CPU) to %d", c.Workers, maxWorkers)
+	}
+	return nil
+}
+
+func (c Config) addrs() ([]netip.AddrPort, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	out := make([]netip.AddrPort, len(c.Listen))
+	for i, s := range c.Listen {
+		out[i] = netip.MustParseAddrPort(s)
+	}
+	return out, nil
+}

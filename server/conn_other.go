@@ -1,0 +1,66 @@
+//go:build !linux
+
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+
+	"stratum1/ntp"
+)
+
+// worker is the portable fallback: one datagram per system call and
+// user-space receive timestamps. The appliance runs on Linux, where
+// conn_linux.go batches and takes kernel timestamps.
+type worker struct {
+	h      *handler
+	conn   *net.UDPConn
+	local  netip.AddrPort
+	shared *sharedCounters
+}
+
+func skippable(netip.AddrPort, error) bool { return false }
+
+func listen(ap netip.AddrPort, h *handler, _ *slog.Logger) (*worker, error) {
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
+	if err != nil {
+		return nil, err
+	}
+	return &worker{h: h, conn: conn, local: conn.LocalAddr().(*net.UDPAddr).AddrPort()}, nil
+}
+
+func (w *worker) close() { w.conn.Close() }
+
+func (w *worker) serve() error {
+	buf := make([]byte, 2048)
+	out := make([]byte, replyLen)
+	var c Counters
+	for {
+		n, src, err := w.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		rx := time.Now()
+		src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+		switch w.h.handle(buf[:n], src, rx, out, &c) {
+		case outReply:
+			stampXmit(out, ntp.TimeFrom(time.Now()))
+			if _, err := w.conn.WriteToUDPAddrPort(out, src); err != nil {
+				c.Dropped[DropSend]++
+			}
+		case outControl:
+			if cb := w.h.control.Load(); cb != nil && cb.c != nil {
+				for _, resp := range cb.c.HandleControl(buf[:n], src) {
+					_, _ = w.conn.WriteToUDPAddrPort(resp, src)
+				}
+			}
+		}
+		w.shared.publish(&c)
+	}
+}

@@ -1,0 +1,153 @@
+package server
+
+import (
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"stratum1/server/internal/mmsg"
+)
+
+// txStamper corrects transmit timestamps for the time a reply spends in the
+// kernel between the moment it is stamped and the moment it leaves. Now and
+// then it asks the kernel for a software transmit timestamp of one reply
+// (SO_TIMESTAMPING, per message), compares it with the time written into
+// that reply and keeps a running estimate of the delay as a base plus a
+// cost per earlier message in the same sendmmsg call. Replies are then
+// stamped with the time they are expected to leave, not the time they were
+// handed over. With one sample outstanding at a time, the timestamp read
+// from the error queue always belongs to the sampled reply.
+type txStamper struct {
+	on        bool
+	every     time.Duration // between samples
+	slot      int           // batch position to sample next, rotating
+	armed     int           // tx index that carries the request, or -1
+	pending   bool
+	stamped   time.Time // uncorrected time written into the sampled reply
+	pos       int       // its position within its sendmmsg call
+	last      time.Time // when the last sample was taken
+	baseNs    float64   // delay of the first message of a call
+	perMsgNs  float64   // extra delay per message before it in the call
+	haveBase  bool
+	errq      *mmsg.Batch
+	collectFn func(uintptr)
+	got       bool
+}
+
+const (
+	txSampleEvery = 10 * time.Millisecond
+	txMaxCorr     = 500 * time.Microsecond // anything larger is not send delay
+	txGain        = 1.0 / 16
+)
+
+// enable turns on kernel receive timestamps and transmit timestamp
+// reporting on socket s, falling back to SO_TIMESTAMPNS receive timestamps
+// (and no correction) where SO_TIMESTAMPING is refused.
+func (t *txStamper) enable(s int) {
+	t.armed = -1
+	flags := unix.SOF_TIMESTAMPING_SOFTWARE | unix.SOF_TIMESTAMPING_RX_SOFTWARE | unix.SOF_TIMESTAMPING_OPT_TSONLY
+	if unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_TIMESTAMPING, flags) != nil {
+		return
+	}
+	t.on = true
+	t.every = txSampleEvery
+	t.errq = mmsg.NewBatch(1, 64, 256)
+	t.collectFn = t.collectFd
+}
+
+// arm asks for a transmit timestamp of one reply of the batch about to be
+// sent, when a sample is due.
+func (t *txStamper) arm(tx *mmsg.Batch, ntx int, now time.Time) {
+	t.armed = -1
+	if !t.on || t.pending || ntx == 0 || now.Sub(t.last) < t.every {
+		return
+	}
+	j := t.slot % ntx
+	t.slot = (t.slot + 1) % batchLen
+	ctl := tx.CtlBuf(j)
+	used := int(tx.Hdrs[j].Msg.Controllen)
+	if used+unix.CmsgSpace(4) > len(ctl) {
+		return
+	}
+	d, sp := mmsg.PutCmsg(ctl[used:], unix.SOL_SOCKET, unix.SO_TIMESTAMPING, 4)
+	mmsg.PutUint32(d, unix.SOF_TIMESTAMPING_TX_SOFTWARE)
+	tx.SetControl(j, used+sp)
+	t.armed = j
+}
+
+// sent records the uncorrected stamp of the armed reply when the sendmmsg
+// call that starts at index from carries it.
+func (t *txStamper) sent(now time.Time, from int) {
+	if t.armed < from {
+		return
+	}
+	t.pending, t.stamped, t.pos, t.last = true, now, t.armed-from, now
+	t.armed = -1
+}
+
+// correction returns how much later than the stamp time the message at
+// position pos of a sendmmsg call is expected to leave.
+func (t *txStamper) correction(pos int) time.Duration {
+	if !t.haveBase {
+		return 0
+	}
+	d := time.Duration(t.baseNs + float64(pos)*t.perMsgNs)
+	return min(max(d, 0), txMaxCorr)
+}
+
+// collect reads the pending sample's timestamp from the error queue.
+func (t *txStamper) collect(raw syscall.RawConn) {
+	if !t.pending {
+		return
+	}
+	t.got = false
+	_ = raw.Control(t.collectFn)
+	if !t.got && time.Since(t.stamped) > 100*time.Millisecond {
+		t.pending = false // lost (the send failed); sample again later
+	}
+}
+
+func (t *txStamper) collectFd(fd uintptr) {
+	for {
+		t.errq.ResetRecv(1)
+		n, errno := mmsg.Recv(fd, t.errq, 1, unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
+		if errno != 0 || n != 1 {
+			return
+		}
+		for b := t.errq.Control(0); ; {
+			c, rest, ok := mmsg.NextCmsg(b)
+			if !ok {
+				break
+			}
+			b = rest
+			if c.Level != unix.SOL_SOCKET || c.Type != unix.SCM_TIMESTAMPING || !t.pending {
+				continue
+			}
+			sec, nsec, ok := mmsg.Timespec(c.Data)
+			if !ok || sec == 0 {
+				continue
+			}
+			t.update(time.Unix(sec, nsec).Sub(t.stamped))
+			t.pending, t.got = false, true
+		}
+	}
+}
+
+func (t *txStamper) update(d time.Duration) {
+	if d < 0 || d > txMaxCorr {
+		return
+	}
+	ns := float64(d)
+	switch {
+	case !t.haveBase:
+		if t.pos == 0 {
+			t.baseNs, t.haveBase = ns, true
+		}
+	case t.pos == 0:
+		t.baseNs += txGain * (ns - t.baseNs)
+	default:
+		per := (ns - t.baseNs) / float64(t.pos)
+		t.perMsgNs += txGain * (max(per, 0) - t.perMsgNs)
+	}
+}
