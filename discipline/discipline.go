@@ -1,0 +1,513 @@
+package discipline
+
+import (
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"stratum1/ntp"
+)
+
+// State is the discipline's view of its source.
+type State uint8
+
+// States, in the order a box normally goes through them.
+const (
+	Unsynchronised State = iota // no sample yet
+	Acquiring                   // steering, not yet within the lock bounds
+	Locked                      // following the source
+	Holdover                    // source lost, free-running on the learnt frequency
+	Unusable                    // held over for longer than the limit
+)
+
+func (s State) String() string {
+	return [...]string{"UNSYNCHRONISED", "ACQUIRING", "LOCKED", "HOLDOVER", "UNUSABLE"}[s]
+}
+
+// Tuning that follows from the model rather than from the installation.
+const (
+	initSamples   = 3               // median of the first samples decides the initial step
+	gateSigma     = 5.0             // innovations beyond this many sigma are outliers
+	jumpSamples   = 5               // consecutive consistent outliers accepted as a phase jump
+	holdoverAfter = 2500 * time.Millisecond
+	ppsFresh      = 3 * time.Second // NMEA is ignored while pulses are this recent
+	biasAlpha     = 1.0 / 8         // disturbance detector: EWMA of normalised innovations
+	biasLimit     = 1.1             // about 4.3 sigma of that average
+	boostFor      = 5 * time.Minute // after a disturbance, track fast for this long
+	boostFactor   = 400.0           // process noise multiplier while boosted
+	driftNoise    = 1e-24           // drift random walk, s^-3: drift matters only when boosted
+	lockGood      = 4               // consecutive in-bound updates to declare lock
+	controlTC     = 2.0             // seconds over which an estimated offset is slewed out
+)
+
+// Discipline steers a Clock to the samples it is handed. It does no I/O of
+// its own except the drift file, and starts no goroutines: the caller hands
+// it samples and calls Tick about once a second. It is safe for concurrent
+// use.
+type Discipline struct {
+	mu        sync.Mutex
+	cfg       Config
+	clk       Clock
+	log       *slog.Logger
+	published atomic.Pointer[ntp.ServerState]
+	precision int8
+
+	f          filter
+	started    bool
+	pending    []Sample
+	freqPPM    float64 // correction in force
+	driftFreq  float64 // from the drift file
+	driftSkew  float64 // ppm; 0 when no drift file was read
+	updates    int
+	steps      int
+	stepTotal  time.Duration
+	state      State
+	source     Kind
+	lastT      time.Time // true time of the filter state
+	lastLocal  time.Time // clock reading at lastT
+	lastSample time.Time // clock reading of the last accepted sample
+	lastPPS    time.Time
+	holdStart  time.Time
+	offset     time.Duration
+	jitter2    float64 // EWMA of squared innovations, s^2
+	bias       float64
+	boostUntil time.Time
+	gain       float64
+	goodRun    int
+	rejects    []float64
+	rejected   uint64
+	wholeSec   uint64
+	stab       stability
+	driftSaved time.Time
+
+	leaps     *LeapTable
+	leapHint  ntp.Leap
+	armed     ntp.Leap
+	leapAt    time.Time
+	leapWarns int
+}
+
+// New returns a discipline for clk. It reads the drift file and the leap
+// second file named in cfg; a missing or bad file is logged, not fatal.
+func New(cfg Config, clk Clock, log *slog.Logger) (*Discipline, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("discipline config: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	d := &Discipline{cfg: cfg, clk: clk, log: log, precision: ntp.PrecisionOf(cfg.PPSError)}
+	d.published.Store(ntp.Unsynchronised(d.precision))
+	if f, err := clk.Frequency(); err == nil {
+		d.freqPPM = f
+	}
+	if cfg.DriftFile != "" {
+		freq, skew, err := ReadDriftFile(cfg.DriftFile, cfg.MaxFrequency)
+		switch {
+		case err != nil:
+			log.Warn("ignoring drift file", "err", err)
+		default:
+			if err := clk.SetFrequency(freq); err != nil {
+				log.Warn("cannot set frequency from drift file", "err", err)
+			} else {
+				d.freqPPM, d.driftFreq, d.driftSkew = freq, freq, skew
+				log.Info("frequency from drift file", "ppm", freq, "skew_ppm", skew)
+			}
+		}
+	}
+	if cfg.LeapFile != "" {
+		t, err := ReadLeapFile(cfg.LeapFile)
+		if err != nil {
+			log.Warn("ignoring leap second file", "err", err)
+		} else {
+			d.leaps = t
+		}
+	}
+	return d, nil
+}
+
+// ServerState returns the published state; the responder may call Load on
+// the returned pointer for every packet.
+func (d *Discipline) ServerState() *atomic.Pointer[ntp.ServerState] { return &d.published }
+
+// State returns the discipline's state.
+func (d *Discipline) State() State {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.state
+}
+
+// Sample hands the loop one measurement. It returns an error when the
+// sample is rejected; rejections are normal (outliers) and are counted.
+func (d *Discipline) Sample(s Sample) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if s.Local.IsZero() || s.True.IsZero() || (s.Source != PPS && s.Source != NMEA) {
+		d.rejected++
+		return fmt.Errorf("malformed sample")
+	}
+	if s.Source == PPS {
+		d.lastPPS = s.Local
+	} else if !d.lastPPS.IsZero() && s.Local.Sub(d.lastPPS) < ppsFresh {
+		return nil // the pulse is better; NMEA only confirms the second
+	} else if d.state == Holdover && d.holdoverError() < d.cfg.NMEAError {
+		return nil // the learnt frequency is still better than NMEA
+	}
+	z, r := d.measure(s)
+	if !d.started {
+		return d.initialise(s, z, r)
+	}
+	dt := s.True.Sub(d.lastT).Seconds()
+	if dt <= 0 {
+		d.rejected++
+		return fmt.Errorf("sample at %v not after the previous one", s.True)
+	}
+	d.predict(dt)
+	d.lastT, d.lastLocal = s.True, s.Local
+	nu, sv := d.f.innovation(z, r)
+	if math.Abs(nu) > gateSigma*math.Sqrt(sv) {
+		return d.reject(s, z, r)
+	}
+	d.rejects = d.rejects[:0]
+	d.gain = d.f.update(z, r)
+	d.jitter2 += (nu*nu - d.jitter2) / 32
+	d.detectDisturbance(s.Local, nu/math.Sqrt(sv))
+	d.accept(s, z, r)
+	return nil
+}
+
+// measure returns the offset a sample measures and its variance.
+func (d *Discipline) measure(s Sample) (z, r float64) {
+	z = s.Offset().Seconds()
+	e := s.Err
+	if s.Source == NMEA {
+		z -= d.cfg.NMEALatency.Seconds()
+		e = max(e, d.cfg.NMEAError)
+	} else if e <= 0 {
+		e = d.cfg.PPSError
+	}
+	return z, e.Seconds() * e.Seconds()
+}
+
+// initialise collects the first samples and starts the filter from their
+// median, stepping the clock if it is far off.
+func (d *Discipline) initialise(s Sample, z, r float64) error {
+	if len(d.pending) > 0 && d.pending[0].Source != s.Source {
+		d.pending = d.pending[:0]
+	}
+	d.pending = append(d.pending, s)
+	if len(d.pending) < initSamples {
+		return nil
+	}
+	offs := make([]float64, len(d.pending))
+	for i, p := range d.pending {
+		offs[i], _ = d.measure(p)
+	}
+	med := median(offs)
+	// Frequency from the first and last samples, unless one of them is the
+	// outlier the median skipped.
+	first, _ := d.measure(d.pending[0])
+	span := s.True.Sub(d.pending[0].True).Seconds()
+	sigma := math.Sqrt(r)
+	if math.Abs(first-med) > 10*sigma+20e-6*span || math.Abs(z-med) > 10*sigma+20e-6*span || span <= 0 {
+		d.pending = d.pending[1:]
+		return nil
+	}
+	y0 := (z - first) / span
+	sy := 2 * sigma / span
+	if d.driftSkew > 0 {
+		// The drift file set the frequency: combine it with the slope.
+		sf := d.driftSkew * 1e-6
+		w := sf * sf / (sf*sf + sy*sy)
+		y0 *= w
+		sy = math.Sqrt(1 / (1/(sf*sf) + 1/(sy*sy)))
+	}
+	d.pending = d.pending[:0]
+	d.f.reset(z, sigma, y0, sy, 2e-9)
+	d.started = true
+	d.lastT, d.lastLocal, d.lastSample = s.True, s.Local, s.Local
+	if math.Abs(med) > d.cfg.StepThreshold.Seconds() && d.stepAllowed() {
+		d.step(med, s.Local)
+	}
+	d.state = Acquiring
+	d.accept(s, z, r)
+	return nil
+}
+
+// reject handles an outlier; enough consistent outliers in a row are taken
+// as a real phase jump, except a whole-second one.
+func (d *Discipline) reject(s Sample, z, r float64) error {
+	d.rejected++
+	d.rejects = append(d.rejects, z)
+	if len(d.rejects) < jumpSamples {
+		return fmt.Errorf("outlier: offset %v", time.Duration(z*1e9))
+	}
+	med := median(d.rejects)
+	lo, hi := slices.Min(d.rejects), slices.Max(d.rejects)
+	consistent := hi-lo < 20*math.Sqrt(r)+float64(jumpSamples)*1e-4
+	jump := med - d.f.x[0]
+	if !consistent {
+		d.rejects = d.rejects[1:]
+		return fmt.Errorf("outlier: offset %v", time.Duration(z*1e9))
+	}
+	if math.Abs(jump) >= 0.5 && d.state != Unusable {
+		d.wholeSec++
+		d.rejects = d.rejects[1:]
+		if d.wholeSec%64 == 1 {
+			d.log.Warn("source disagrees with the clock by whole seconds; ignored", "jump", time.Duration(jump*1e9))
+		}
+		return fmt.Errorf("source disagrees with the clock by %v", time.Duration(jump*1e9))
+	}
+	d.log.Warn("phase jump accepted", "jump", time.Duration(jump*1e9), "source", s.Source)
+	d.rejects = d.rejects[:0]
+	sigma := math.Sqrt(r)
+	d.f.x[0] = z
+	d.f.p[0][0] = r
+	d.f.p[0][1], d.f.p[1][0], d.f.p[0][2], d.f.p[2][0] = 0, 0, 0, 0
+	d.f.p[1][1] += (10 * sigma) * (10 * sigma)
+	if math.Abs(z) > d.cfg.StepThreshold.Seconds() && d.stepAllowed() {
+		d.step(z, s.Local)
+	}
+	d.state = Acquiring
+	d.goodRun = 0
+	d.accept(s, z, r)
+	return nil
+}
+
+// accept finishes an update: steer, track lock, publish.
+func (d *Discipline) accept(s Sample, z, r float64) {
+	d.updates++
+	d.source = s.Source
+	d.offset = time.Duration(z * 1e9)
+	d.lastSample = s.Local
+	d.control()
+	bound := max(20*math.Sqrt(r), 20e-6)
+	if s.Source == NMEA {
+		bound = 3 * d.cfg.NMEAError.Seconds()
+	}
+	switch {
+	case math.Abs(d.f.x[0]) < bound && d.f.sigma(0) < bound:
+		d.goodRun++
+		if d.goodRun >= lockGood && d.state != Locked {
+			if d.state == Holdover {
+				d.log.Info("source back", "source", s.Source, "held_over", s.Local.Sub(d.holdStart).Round(time.Second))
+			}
+			d.state = Locked
+		}
+	case math.Abs(d.f.x[0]) > 5*bound:
+		d.goodRun = 0
+		if d.state == Locked || d.state == Holdover || d.state == Unusable {
+			d.state = Acquiring
+		}
+	}
+	if d.state == Holdover || d.state == Unusable {
+		d.state = Acquiring
+	}
+	if d.state == Locked && s.Source == PPS {
+		d.stab.add(s.Local, d.f.x[0], d.f.sigma(0))
+	}
+	d.publish(s.Local)
+}
+
+// predict advances the filter with the process noise currently assumed.
+func (d *Discipline) predict(dt float64) {
+	qy := d.wander() * d.wander()
+	qd := driftNoise
+	if d.lastLocal.Before(d.boostUntil) {
+		qy *= boostFactor
+		qd *= boostFactor * boostFactor
+	}
+	d.f.predict(dt, qy, qd)
+}
+
+// wander returns the random-walk frequency noise, measured when possible.
+func (d *Discipline) wander() float64 {
+	if w, ok := d.stab.wander(); ok {
+		return w
+	}
+	return d.cfg.Wander * 1e-6
+}
+
+// detectDisturbance watches the normalised innovations: under the model
+// they average to zero, so a persistent bias means that the oscillator has
+// changed (temperature) faster than the filter follows, and the filter is
+// made fast again for a while.
+func (d *Discipline) detectDisturbance(now time.Time, zn float64) {
+	d.bias += (zn - d.bias) * biasAlpha
+	if math.Abs(d.bias) < biasLimit {
+		return
+	}
+	d.bias = 0
+	if !now.Before(d.boostUntil) {
+		d.log.Debug("disturbance detected: shortening the time constant")
+	}
+	d.boostUntil = now.Add(boostFor)
+	sx := d.f.sigma(0)
+	d.f.p[1][1] += sx * sx
+	d.f.p[2][2] += sx * sx / 100
+}
+
+// control sets the frequency that cancels the estimated frequency error and
+// slews the estimated offset out over controlTC.
+func (d *Discipline) control() {
+	target := -d.f.x[0] / controlTC
+	freq := d.freqPPM + (target-d.f.x[1])*1e6
+	freq = max(-d.cfg.MaxFrequency, min(d.cfg.MaxFrequency, freq))
+	if freq == d.freqPPM {
+		return
+	}
+	if err := d.clk.SetFrequency(freq); err != nil {
+		d.log.Warn("cannot set frequency", "err", err)
+		return
+	}
+	d.stab.correct(d.lastLocal, freq)
+	d.f.x[1] += (freq - d.freqPPM) * 1e-6
+	d.freqPPM = freq
+}
+
+func (d *Discipline) stepAllowed() bool { return d.cfg.StepLimit < 0 || d.updates < d.cfg.StepLimit }
+
+// step removes offset (seconds) from the clock.
+func (d *Discipline) step(offset float64, now time.Time) {
+	by := -time.Duration(math.Round(offset * 1e9))
+	if err := d.clk.Step(by); err != nil {
+		d.log.Error("cannot step the clock", "by", by, "err", err)
+		return
+	}
+	d.steps++
+	d.stepTotal += by
+	d.f.x[0] -= offset
+	d.lastLocal = d.lastLocal.Add(by)
+	d.lastSample = d.lastSample.Add(by)
+	d.stab.reset()
+	d.log.Warn("stepped the clock", "by", by, "was", now, "now", now.Add(by))
+}
+
+// Tick runs the time-driven part of the loop at the clock reading now:
+// holdover, leap seconds, the drift file and the published state. Call it
+// about once a second.
+func (d *Discipline) Tick(now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.started && now.Sub(d.lastSample) > holdoverAfter {
+		d.holdover(now)
+	}
+	d.leap(now)
+	if d.cfg.DriftFile != "" && d.started && d.state == Locked && now.Sub(d.driftSaved) >= d.cfg.DriftInterval {
+		d.saveDrift(now)
+	}
+	d.publish(now)
+	if err := d.clk.SetSync(d.synchronised(), d.estError(), d.maxError()); err != nil && err != ErrNoClockAdjust {
+		d.log.Debug("cannot publish sync status to the clock", "err", err)
+	}
+}
+
+// holdover free-runs the model: the last frequency, and its trend when
+// the trend is significant, while the error estimate grows at the measured
+// wander.
+func (d *Discipline) holdover(now time.Time) {
+	switch d.state {
+	case Locked:
+		d.state = Holdover
+		d.holdStart = d.lastSample
+		if math.Abs(d.f.x[2]) < 3*d.f.sigma(2) {
+			d.f.x[2] = 0
+		}
+		d.log.Info("holdover: source lost", "est_error", time.Duration(d.estErrorLocked()*1e9))
+	case Holdover:
+		if d.cfg.HoldoverLimit > 0 && now.Sub(d.holdStart) > d.cfg.HoldoverLimit {
+			d.state = Unusable
+			d.log.Warn("holdover limit reached: source unusable", "limit", d.cfg.HoldoverLimit)
+		}
+	}
+	dt := now.Sub(d.lastLocal).Seconds()
+	if dt <= 0 {
+		return
+	}
+	d.boostUntil = time.Time{}
+	d.predict(dt)
+	d.lastT = d.lastT.Add(now.Sub(d.lastLocal))
+	d.lastLocal = now
+	d.control()
+}
+
+func (d *Discipline) synchronised() bool { return d.state == Locked || d.state == Holdover }
+
+func (d *Discipline) estErrorLocked() float64 {
+	e := d.f.sigma(0)
+	if d.source == NMEA {
+		e = math.Hypot(e, d.cfg.NMEAError.Seconds())
+	}
+	return e
+}
+
+func (d *Discipline) holdoverError() time.Duration { return time.Duration(d.estErrorLocked() * 1e9) }
+
+func (d *Discipline) estError() time.Duration {
+	if !d.started {
+		return 16 * time.Second
+	}
+	return time.Duration(d.estErrorLocked() * 1e9)
+}
+
+func (d *Discipline) maxError() time.Duration {
+	return 3*d.estError() + time.Duration(math.Abs(d.f.x[0])*1e9)
+}
+
+// publish stores a new ServerState for the responder.
+func (d *Discipline) publish(now time.Time) {
+	if !d.synchronised() {
+		if cur := d.published.Load(); cur.Synchronised() {
+			d.published.Store(ntp.Unsynchronised(d.precision))
+		}
+		return
+	}
+	ref := ntp.RefPPS
+	if d.source == NMEA {
+		ref = ntp.RefGPS
+	}
+	d.published.Store(&ntp.ServerState{
+		Leap:           d.armed,
+		Stratum:        1,
+		Precision:      d.precision,
+		RefID:          ref,
+		RootDispersion: d.estError() + time.Duration(math.Abs(d.f.x[0])*1e9),
+		RefTime:        d.lastSample,
+	})
+}
+
+// Close saves the drift file.
+func (d *Discipline) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cfg.DriftFile == "" || !d.started || d.updates < 16 {
+		return nil
+	}
+	return d.writeDrift()
+}
+
+func (d *Discipline) saveDrift(now time.Time) {
+	d.driftSaved = now
+	if err := d.writeDrift(); err != nil {
+		d.log.Warn("cannot save drift file", "err", err)
+	}
+}
+
+func (d *Discipline) writeDrift() error {
+	freq := d.freqPPM - d.f.x[1]*1e6
+	return WriteDriftFile(d.cfg.DriftFile, freq, max(d.f.sigma(1)*1e6, 0.001))
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}

@@ -1,0 +1,79 @@
+package discipline
+
+import (
+	"math"
+	"time"
+
+	"stratum1/status"
+)
+
+// Stats are the loop's numbers at one instant.
+type Stats struct {
+	State        State
+	Source       Kind
+	Offset       time.Duration // last measured offset, clock - source
+	Residual     time.Duration // RMS of recent innovations
+	FrequencyPPM float64       // correction in force
+	SkewPPM      float64       // uncertainty of the frequency estimate
+	TimeConstant time.Duration
+	EstError     time.Duration
+	Steps        int
+	StepTotal    time.Duration
+	Updates      int
+	Rejected     uint64
+	WholeSecond  uint64 // samples refused for disagreeing by whole seconds
+	Leap         string
+	LeapAt       time.Time
+}
+
+// Stats returns the loop's current numbers.
+func (d *Discipline) Stats() Stats {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	tc := time.Duration(0)
+	if d.gain > 0 {
+		tc = time.Duration(float64(time.Second) / d.gain)
+	}
+	return Stats{
+		State:        d.state,
+		Source:       d.source,
+		Offset:       d.offset,
+		Residual:     time.Duration(math.Sqrt(d.jitter2) * 1e9),
+		FrequencyPPM: d.freqPPM,
+		SkewPPM:      d.f.sigma(1) * 1e6,
+		TimeConstant: tc,
+		EstError:     d.estError(),
+		Steps:        d.steps,
+		StepTotal:    d.stepTotal,
+		Updates:      d.updates,
+		Rejected:     d.rejected,
+		WholeSecond:  d.wholeSec,
+		Leap:         d.armed.String(),
+		LeapAt:       d.leapAt,
+	}
+}
+
+// FillStatus fills the parts of the status model that the discipline owns.
+// ClockAdjust is the appliance's to set.
+func (d *Discipline) FillStatus(sys *status.System) {
+	st := d.Stats()
+	ss := d.published.Load()
+	sys.Stratum = ss.Stratum
+	sys.RefID = ss.RefID.Format(ss.Stratum)
+	sys.Leap = ss.Leap.String()
+	sys.LeapPending = ""
+	if !st.LeapAt.IsZero() {
+		sys.LeapPending = st.LeapAt.Format(time.RFC3339)
+	}
+	sys.Precision = ss.Precision
+	sys.RootDelay = ss.RootDelay
+	sys.RootDispersion = ss.RootDispersion
+	sys.RefTime = ss.RefTime
+	sys.Offset = st.Offset
+	sys.Residual = st.Residual
+	sys.FrequencyPPM = st.FrequencyPPM
+	sys.SkewPPM = st.SkewPPM
+	sys.TimeConstant = st.TimeConstant
+	sys.EstError = st.EstError
+	sys.Steps = st.Steps
+}

@@ -1,0 +1,161 @@
+package sim
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Settings describe one simulation; both the virtual and the real-time
+// mode read them.
+type Settings struct {
+	Duration      time.Duration // virtual mode: how long to run
+	Seed          int64
+	PPSJitter     time.Duration // standard deviation of the edge timestamps
+	FreqOffsetPPM float64       // the oscillator's frequency error at start
+	WanderPPM     float64       // random-walk frequency noise, ppm per sqrt(s)
+	ThermalTau    time.Duration // time constant through which temperature moves the frequency
+	TempSteps     []Step        // frequency changes from temperature
+	TempDailyPPM  float64       // amplitude of a daily temperature cycle
+	Outages       []Window      // no pulses
+	Unplugged     []Window      // no NMEA (serial device gone)
+	WrongSecond   []Window      // receiver labels each second one too late
+	NoPPS         bool          // NMEA only
+	InitialOffset time.Duration // the clock's error at start (stale boot time)
+	NMEALatency   time.Duration // first sentence after the second it names
+	DriftFile     string        // the discipline's drift file; "" for none
+	Start         time.Time     // true UTC at the start
+	Listen        string        // real-time mode: NTP address
+	HTTP          string        // real-time mode: status address
+}
+
+// DefaultSettings are the defaults of `stratum1 sim`.
+func DefaultSettings() Settings {
+	return Settings{
+		Duration:      6 * time.Hour,
+		Seed:          1,
+		PPSJitter:     time.Microsecond,
+		FreqOffsetPPM: 30,
+		WanderPPM:     0.0002,
+		ThermalTau:    3 * time.Minute,
+		InitialOffset: 300 * time.Millisecond,
+		NMEALatency:   150 * time.Millisecond,
+		Start:         time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC),
+		Listen:        "127.0.0.1:1123",
+		HTTP:          "127.0.0.1:8123",
+	}
+}
+
+// Step is a frequency change of SizePPM starting At into the run; with a
+// Ramp it builds up linearly over that time instead of at once (both then
+// pass through the thermal time constant).
+type Step struct {
+	SizePPM float64
+	At      time.Duration
+	Ramp    time.Duration
+}
+
+// Window is an interval of the run: Length starting At.
+type Window struct {
+	At, Length time.Duration
+}
+
+// Contains reports whether t (into the run) falls in the window.
+func (w Window) Contains(t time.Duration) bool { return t >= w.At && t < w.At+w.Length }
+
+func (s Step) String() string {
+	r := ""
+	if s.Ramp > 0 {
+		r = "/" + s.Ramp.String()
+	}
+	return FormatPPM(s.SizePPM) + "@" + s.At.String() + r
+}
+
+func (w Window) String() string { return w.Length.String() + "@" + w.At.String() }
+
+// Validate reports the first impossible setting.
+func (s Settings) Validate() error {
+	switch {
+	case s.Duration <= 0:
+		return fmt.Errorf("duration %v: must be positive", s.Duration)
+	case s.PPSJitter < 0 || s.PPSJitter > 100*time.Millisecond:
+		return fmt.Errorf("pps-jitter %v: must be in [0, 100ms]", s.PPSJitter)
+	case s.FreqOffsetPPM < -400 || s.FreqOffsetPPM > 400:
+		return fmt.Errorf("freq-offset %v ppm: must be within ±400 ppm (the loop corrects up to 500)", s.FreqOffsetPPM)
+	case s.WanderPPM < 0 || s.WanderPPM > 0.1:
+		return fmt.Errorf("wander %v ppm: must be in [0, 0.1] ppm/√s", s.WanderPPM)
+	case s.ThermalTau < 0:
+		return fmt.Errorf("thermal-tau %v: must not be negative", s.ThermalTau)
+	case s.NMEALatency < 0 || s.NMEALatency > 900*time.Millisecond:
+		return fmt.Errorf("nmea-latency %v: must be in [0, 900ms]", s.NMEALatency)
+	}
+	for _, w := range append(append(append([]Window(nil), s.Outages...), s.Unplugged...), s.WrongSecond...) {
+		if w.At < 0 || w.Length <= 0 {
+			return fmt.Errorf("window %v: needs a positive length and a start not before 0", w)
+		}
+	}
+	return nil
+}
+
+// ParsePPM parses a frequency with its unit: "30ppm", "200ppb", "0.5ppm".
+func ParsePPM(s string) (float64, error) {
+	scale := 0.0
+	num := s
+	switch {
+	case strings.HasSuffix(s, "ppm"):
+		scale, num = 1, strings.TrimSuffix(s, "ppm")
+	case strings.HasSuffix(s, "ppb"):
+		scale, num = 1e-3, strings.TrimSuffix(s, "ppb")
+	default:
+		return 0, fmt.Errorf("%q: want a number with ppm or ppb", s)
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q: want a number with ppm or ppb", s)
+	}
+	return v * scale, nil
+}
+
+// FormatPPM formats a frequency for ParsePPM.
+func FormatPPM(ppm float64) string { return strconv.FormatFloat(ppm, 'g', -1, 64) + "ppm" }
+
+// ParseStep parses SIZE@START or SIZE@START/RAMP: "2ppm@2h", "-1ppm@1h/30m".
+func ParseStep(s string) (Step, error) {
+	size, rest, ok := strings.Cut(s, "@")
+	if !ok {
+		return Step{}, fmt.Errorf("%q: want SIZE@START, e.g. 2ppm@2h", s)
+	}
+	at, ramp, hasRamp := strings.Cut(rest, "/")
+	var st Step
+	var err error
+	if st.SizePPM, err = ParsePPM(size); err != nil {
+		return Step{}, err
+	}
+	if st.At, err = time.ParseDuration(at); err != nil {
+		return Step{}, fmt.Errorf("%q: start: %w", s, err)
+	}
+	if hasRamp {
+		if st.Ramp, err = time.ParseDuration(ramp); err != nil || st.Ramp <= 0 {
+			return Step{}, fmt.Errorf("%q: want a positive ramp duration", s)
+		}
+	}
+	if st.At < 0 {
+		return Step{}, fmt.Errorf("%q: start before 0", s)
+	}
+	return st, nil
+}
+
+// ParseWindow parses LENGTH@START: "1h@3h".
+func ParseWindow(s string) (Window, error) {
+	l, a, ok := strings.Cut(s, "@")
+	if !ok {
+		return Window{}, fmt.Errorf("%q: want LENGTH@START, e.g. 1h@3h", s)
+	}
+	length, err1 := time.ParseDuration(l)
+	at, err2 := time.ParseDuration(a)
+	if err1 != nil || err2 != nil || length <= 0 || at < 0 {
+		return Window{}, fmt.Errorf("%q: want LENGTH@START with durations, e.g. 1h@3h", s)
+	}
+	return Window{At: at, Length: length}, nil
+}

@@ -1,0 +1,290 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"stratum1/discipline"
+)
+
+// Fixed features of the simulated receiver.
+const (
+	nmeaArrivalJitter = 5 * time.Millisecond // spread of the first sentence's arrival
+	tickPhase         = 0.95                 // when in each second the loop's Tick runs
+)
+
+// Trace is the true clock error at every second of a virtual run.
+type Trace struct {
+	ErrNs    []float64 // clock - true at each second's edge, ns
+	Outage   []bool    // no pulses that second
+	OracleNs []float64 // during outages: the error of a clock that kept the frequency at the outage's start
+}
+
+// DisciplineConfig returns the discipline configuration a simulation runs
+// with: the defaults, with the settings' drift file and NMEA latency, and
+// no leap second file (the virtual date need not match the system's).
+func DisciplineConfig(s Settings) discipline.Config {
+	c := discipline.DefaultConfig()
+	c.DriftFile = s.DriftFile
+	c.LeapFile = ""
+	c.NMEALatency = s.NMEALatency
+	c.PPSError = max(s.PPSJitter, 10*time.Nanosecond)
+	return c
+}
+
+// RunVirtual runs the pipeline for s.Duration of virtual time and returns
+// its summary and trace.
+func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Trace, error) {
+	if err := s.Validate(); err != nil {
+		return Summary{}, nil, err
+	}
+	wall := time.Now()
+	rng := rand.New(rand.NewPCG(uint64(s.Seed), 0x5717a7))
+	clk := NewVirtualClock(s.Start, s.InitialOffset, NewOscillator(s, rng))
+	d, err := discipline.New(DisciplineConfig(s), clk, log)
+	if err != nil {
+		return Summary{}, nil, err
+	}
+	seam := &Seam{PPSErr: s.PPSJitter}
+	n := int(s.Duration / time.Second)
+	tr := &Trace{ErrNs: make([]float64, n), Outage: make([]bool, n), OracleNs: make([]float64, n)}
+	feed := func(smps []discipline.Sample) {
+		for _, smp := range smps {
+			_ = d.Sample(smp) // rejections are counted by the discipline
+		}
+	}
+	var holdFree, holdFreq, holdT float64
+	for k := range n {
+		if k%3600 == 0 {
+			if err := ctx.Err(); err != nil {
+				return Summary{}, nil, err
+			}
+		}
+		at := time.Duration(k) * time.Second
+		clk.AdvanceTo(float64(k))
+		tr.ErrNs[k] = clk.Error() * 1e9
+		out := s.NoPPS || in(s.Outages, at)
+		tr.Outage[k] = out
+		if out {
+			if k == 0 || !tr.Outage[k-1] {
+				holdFree, holdFreq, holdT = clk.FreeIntegral(), clk.Oscillator().Frequency(), float64(k)
+			}
+			tr.OracleNs[k] = (clk.FreeIntegral() - holdFree - holdFreq*(float64(k)-holdT)) * 1e9
+		} else {
+			edge := clk.Now().Add(seconds(rng.NormFloat64() * s.PPSJitter.Seconds()))
+			feed(seam.Edge(edge))
+		}
+		if !in(s.Unplugged, at) {
+			lat := s.NMEALatency + seconds(rng.Float64()*nmeaArrivalJitter.Seconds())
+			clk.AdvanceTo(float64(k) + lat.Seconds())
+			named := s.Start.Add(at)
+			if in(s.WrongSecond, at) {
+				named = named.Add(time.Second)
+			}
+			for i, line := range Sentences(named) {
+				// The GGA follows the RMC by its transmission time.
+				arrive := clk.Now().Add(time.Duration(i) * 70 * time.Millisecond)
+				feed(seam.Line(line, arrive))
+			}
+		}
+		clk.AdvanceTo(float64(k) + tickPhase)
+		d.Tick(clk.Now())
+	}
+	if err := d.Close(); err != nil {
+		log.Warn("saving the drift file", "err", err)
+	}
+	sum := Summarise(tr, s)
+	st := d.Stats()
+	sum.Steps = st.Steps
+	sum.FinalState = st.State.String()
+	sum.FrequencyPPM = st.FrequencyPPM
+	sum.OscillatorPPM = clk.Oscillator().Frequency() * 1e6
+	sum.Rejected = st.Rejected
+	sum.WholeSecond = st.WholeSecond
+	sum.WallSeconds = time.Since(wall).Seconds()
+	return sum, tr, nil
+}
+
+func in(ws []Window, t time.Duration) bool {
+	for _, w := range ws {
+		if w.Contains(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// Summary is the result of a virtual run.
+type Summary struct {
+	LockS               float64      `json:"lock_s"`   // -1: never locked
+	RelockS             []float64    `json:"relock_s"` // after each outage, from its end; -1: never
+	RMSNs               float64      `json:"rms_ns"`
+	MaxNs               float64      `json:"max_ns"`
+	HoldoverMaxNs       float64      `json:"holdover_max_ns"`
+	OracleHoldoverMaxNs float64      `json:"oracle_holdover_max_ns"`
+	Steps               int          `json:"steps"`
+	FinalState          string       `json:"final_state"`
+	FrequencyPPM        float64      `json:"frequency_ppm"`  // correction in force at the end
+	OscillatorPPM       float64      `json:"oscillator_ppm"` // the oscillator's error at the end
+	Rejected            uint64       `json:"rejected"`
+	WholeSecond         uint64       `json:"whole_second_refused"`
+	WallSeconds         float64      `json:"wall_s"`
+	Settings            SettingsJSON `json:"settings"`
+}
+
+// SettingsJSON is Settings with units, as the flags take them.
+type SettingsJSON struct {
+	Duration      string   `json:"duration"`
+	Seed          int64    `json:"seed"`
+	PPSJitter     string   `json:"pps_jitter"`
+	FreqOffset    string   `json:"freq_offset"`
+	Wander        string   `json:"wander"`
+	ThermalTau    string   `json:"thermal_tau"`
+	TempSteps     []string `json:"temp_step"`
+	TempDaily     string   `json:"temp_daily"`
+	Outages       []string `json:"outage"`
+	Unplugged     []string `json:"unplug"`
+	WrongSecond   []string `json:"wrong_second"`
+	NoPPS         bool     `json:"no_pps"`
+	InitialOffset string   `json:"initial_offset"`
+	NMEALatency   string   `json:"nmea_latency"`
+	DriftFile     string   `json:"drift_file"`
+	Start         string   `json:"start"`
+}
+
+// JSON returns the settings with their units.
+func (s Settings) JSON() SettingsJSON {
+	strs := func(n int, f func(int) string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = f(i)
+		}
+		return out
+	}
+	return SettingsJSON{
+		Duration:      s.Duration.String(),
+		Seed:          s.Seed,
+		PPSJitter:     s.PPSJitter.String(),
+		FreqOffset:    FormatPPM(s.FreqOffsetPPM),
+		Wander:        FormatPPM(s.WanderPPM),
+		ThermalTau:    s.ThermalTau.String(),
+		TempSteps:     strs(len(s.TempSteps), func(i int) string { return s.TempSteps[i].String() }),
+		TempDaily:     FormatPPM(s.TempDailyPPM),
+		Outages:       strs(len(s.Outages), func(i int) string { return s.Outages[i].String() }),
+		Unplugged:     strs(len(s.Unplugged), func(i int) string { return s.Unplugged[i].String() }),
+		WrongSecond:   strs(len(s.WrongSecond), func(i int) string { return s.WrongSecond[i].String() }),
+		NoPPS:         s.NoPPS,
+		InitialOffset: s.InitialOffset.String(),
+		NMEALatency:   s.NMEALatency.String(),
+		DriftFile:     s.DriftFile,
+		Start:         s.Start.Format(time.RFC3339),
+	}
+}
+
+// Lock criterion: the RMS of the clock error over a 60 s window.
+const (
+	lockWindow = 60
+	lockRMSNs  = 1000.0
+)
+
+// Summarise computes the figures of a run. lock_s is the start of the first
+// 60 s window from which every 60 s window up to the first outage (or the
+// end) has an RMS clock error under 1 µs; equivalently, the time after
+// which the trailing 60 s RMS, once it covers only post-lock seconds, stays
+// under 1 µs. After each outage the same criterion gives relock_s, counted
+// from the outage's end; the outage and the relock time are excluded from
+// rms_ns and max_ns.
+func Summarise(tr *Trace, s Settings) Summary {
+	n := len(tr.ErrNs)
+	sum := Summary{LockS: -1, Settings: s.JSON()}
+	excluded := make([]bool, n)
+	// Segments between outages.
+	start := 0
+	first := true
+	for start < n {
+		for start < n && tr.Outage[start] {
+			excluded[start] = true
+			if math.Abs(tr.ErrNs[start]) > sum.HoldoverMaxNs {
+				sum.HoldoverMaxNs = math.Abs(tr.ErrNs[start])
+			}
+			sum.OracleHoldoverMaxNs = math.Max(sum.OracleHoldoverMaxNs, math.Abs(tr.OracleNs[start]))
+			start++
+		}
+		if start >= n {
+			break
+		}
+		end := start
+		for end < n && !tr.Outage[end] {
+			end++
+		}
+		lock := lockIn(tr.ErrNs[start:end])
+		if first {
+			sum.LockS = float64(lock)
+			if lock < 0 {
+				sum.LockS = -1
+			}
+			first = false
+		} else {
+			sum.RelockS = append(sum.RelockS, float64(lock))
+		}
+		upto := start + lock
+		if lock < 0 {
+			upto = end
+		}
+		for i := start; i < upto; i++ {
+			excluded[i] = true
+		}
+		start = end
+	}
+	if sum.LockS < 0 {
+		return sum
+	}
+	var ss float64
+	var cnt int
+	for i, e := range tr.ErrNs {
+		if excluded[i] {
+			continue
+		}
+		ss += e * e
+		cnt++
+		sum.MaxNs = math.Max(sum.MaxNs, math.Abs(e))
+	}
+	if cnt > 0 {
+		sum.RMSNs = math.Sqrt(ss / float64(cnt))
+	}
+	return sum
+}
+
+// lockIn returns the index from which every lockWindow-second window of e
+// has an RMS under lockRMSNs, or -1 when even the last one does not (or e
+// is shorter than one window).
+func lockIn(e []float64) int {
+	if len(e) < lockWindow {
+		return -1
+	}
+	var ss float64
+	for _, v := range e[len(e)-lockWindow:] {
+		ss += v * v
+	}
+	last := len(e) - lockWindow
+	if math.Sqrt(ss/lockWindow) >= lockRMSNs {
+		return -1
+	}
+	for i := last - 1; i >= 0; i-- {
+		ss += e[i]*e[i] - e[i+lockWindow]*e[i+lockWindow]
+		if math.Sqrt(max(ss, 0)/lockWindow) >= lockRMSNs {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// String is a one-line human summary.
+func (s Summary) String() string {
+	return fmt.Sprintf("lock %gs, rms %.0fns, max %.0fns, holdover max %.0fns (oracle %.0fns), %d steps",
+		s.LockS, s.RMSNs, s.MaxNs, s.HoldoverMaxNs, s.OracleHoldoverMaxNs, s.Steps)
+}
