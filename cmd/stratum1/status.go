@@ -2,10 +2,33 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
 	"io"
+
+	"stratum1/status"
 )
 
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("not built yet")
+	fs := newFlagSet("status", stderr)
+	server := fs.String("server", status.DefaultServerURL, "base URL of the daemon's status server")
+	asJSON := fs.Bool("json", false, "print the whole status as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "stratum1 status: unexpected argument %q\n", fs.Arg(0))
+		return errUsage
+	}
+	s, err := status.Fetch(ctx, *server)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(s)
+	}
+	status.WriteTracking(stdout, s)
+	return nil
 }
