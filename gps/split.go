@@ -17,13 +17,15 @@ type SplitCounters struct {
 // Splitter cuts a byte stream into candidate NMEA lines. A line ends at CR
 // or LF, and a '$' or '!' always starts a new one, so sentences glued
 // together or to binary junk still come apart. Memory is bounded by the
-// line limit whatever the input.
+// line limit whatever the input; a binary stream without line ends is
+// counted once for every line-limit's worth of bytes.
 type Splitter struct {
 	max      int
 	buf      []byte
-	start    time.Time // arrival of the first byte of buf
+	n        int       // bytes of the current line, kept or not
+	start    time.Time // arrival of the first byte of the line
 	binary   bool
-	overlong bool
+	overlong bool // counted; skipping to the next line start
 	c        SplitCounters
 }
 
@@ -44,22 +46,36 @@ func (s *Splitter) Counters() SplitCounters { return s.c }
 // valid during the call.
 func (s *Splitter) Write(p []byte, at time.Time, emit func(line []byte, arrival time.Time)) {
 	for _, b := range p {
-		switch {
-		case b == '\r' || b == '\n':
+		switch b {
+		case '\r', '\n':
 			s.end(emit)
-		case b == '$' || b == '!':
+			continue
+		case '$', '!':
 			s.end(emit)
-			s.add(b, at)
-		case b < 0x20 && b != '\t' || b >= 0x7f:
-			if len(s.buf) > 0 || s.overlong {
-				s.binary = true
-			} else if !s.binary {
-				// Binary before any text: mark so the run is counted once.
-				s.binary = true
-				s.start = at
+		}
+		if s.n == 0 {
+			s.start = at
+		}
+		s.n++
+		if s.overlong {
+			continue
+		}
+		if s.n > s.max {
+			s.overlong = true
+			if s.binary {
+				s.c.Binary++
+			} else {
+				s.c.Overlong++
 			}
-		default:
-			s.add(b, at)
+			s.buf = s.buf[:0]
+			continue
+		}
+		if b < 0x20 && b != '\t' || b >= 0x7f {
+			s.binary = true
+			continue
+		}
+		if !s.binary {
+			s.buf = append(s.buf, b)
 		}
 	}
 }
@@ -67,25 +83,9 @@ func (s *Splitter) Write(p []byte, at time.Time, emit func(line []byte, arrival 
 // Flush hands on a final unterminated line (at end of file).
 func (s *Splitter) Flush(emit func(line []byte, arrival time.Time)) { s.end(emit) }
 
-func (s *Splitter) add(b byte, at time.Time) {
-	if len(s.buf) == 0 && !s.overlong {
-		s.start = at
-	}
-	if len(s.buf) >= s.max {
-		s.overlong = true
-		s.buf = s.buf[:0]
-		return
-	}
-	if s.overlong {
-		return
-	}
-	s.buf = append(s.buf, b)
-}
-
 func (s *Splitter) end(emit func(line []byte, arrival time.Time)) {
 	switch {
 	case s.overlong:
-		s.c.Overlong++
 	case s.binary:
 		s.c.Binary++
 	case len(s.buf) > 0:
@@ -93,6 +93,7 @@ func (s *Splitter) end(emit func(line []byte, arrival time.Time)) {
 		emit(s.buf, s.start)
 	}
 	s.buf = s.buf[:0]
+	s.n = 0
 	s.binary = false
 	s.overlong = false
 }
