@@ -24,7 +24,7 @@ func cycle(t time.Time, fix bool) []string {
 		status, quality, gsaMode = "V", "0", "1"
 	}
 	return []string{
-		sentence("GPRMC," + hms + "," + status + ",5213.1439,N,02100.6511,E,0.01,,"+dmy+",,,A"),
+		sentence("GPRMC," + hms + "," + status + ",5213.1439,N,02100.6511,E,0.01,," + dmy + ",,,A"),
 		sentence("GPGGA," + hms + ",5213.1439,N,02100.6511,E," + quality + ",08,0.9,112.4,M,34.1,M,,"),
 		sentence("GPGSA,A," + gsaMode + ",02,05,12,15,18,24,25,29,,,,,1.6,0.9,1.3"),
 		sentence("GPGSV,2,1,08,02,45,120,41,05,30,060,38,12,60,270,44,15,20,310,35"),

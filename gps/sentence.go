@@ -84,6 +84,7 @@ type parser struct {
 	p        nmea.SentenceParser
 	strict   nmea.SentenceParser
 	crcError bool
+	base     nmea.BaseSentence // the last sentence past the checksum
 }
 
 func newParser() *parser {
@@ -96,7 +97,11 @@ func newParser() *parser {
 			}
 			return nil
 		},
-		OnBaseSentence: retagProprietary,
+		OnBaseSentence: func(s *nmea.BaseSentence) error {
+			retagProprietary(s)
+			ps.base = *s
+			return nil
+		},
 		// Receivers bend the standard in fields a time decoder does not
 		// need (an odd magnetic variation, a short RMC, an unknown mode
 		// letter); go-nmea rejects the whole sentence then. These parsers
@@ -126,13 +131,12 @@ func (ps *parser) lenient(fallback func(nmea.BaseSentence) (nmea.Sentence, error
 // retagProprietary maps Quectel's $PQGSV/$PQGSA (GSV/GSA for BeiDou,
 // Galileo or QZSS, named by a trailing NMEA 4.11 system ID) onto the
 // standard types with the system's talker.
-func retagProprietary(s *nmea.BaseSentence) error {
+func retagProprietary(s *nmea.BaseSentence) {
 	if s.Talker != "P" || (s.Type != "QGSV" && s.Type != "QGSA") || len(s.Fields) == 0 {
-		return nil
+		return
 	}
 	s.Type = s.Type[1:]
 	s.Talker = systemTalker(s.Fields[len(s.Fields)-1])
-	return nil
 }
 
 // systemTalker maps an NMEA 4.11 GNSS system ID to the talker ID of that system.
@@ -170,11 +174,18 @@ func canonicalTalker(t string) string {
 // usable sentence.
 func (ps *parser) parse(line string) (fact, error) {
 	ps.crcError = false
+	ps.base = nmea.BaseSentence{}
 	s, err := ps.p.Parse(line)
-	if err != nil {
-		if ps.crcError {
-			return fact{}, errChecksum
-		}
+	var unsupported *nmea.NotSupportedError
+	switch {
+	case err == nil:
+	case ps.crcError:
+		return fact{}, errChecksum
+	case errors.As(err, &unsupported) && ps.base.Type != "":
+		// A sentence this decoder has no use for: fine, and it still
+		// marks where a receiver's cycle ends.
+		return fact{kind: kindOther, talker: ps.base.Talker, key: ps.base.Talker + ps.base.Type, sats: -1}, nil
+	default:
 		return fact{}, err
 	}
 	return toFact(s)
