@@ -1,0 +1,102 @@
+package server
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/beevik/ntp"
+
+	ntpw "stratum1/ntp"
+	"stratum1/internal/testenv"
+)
+
+// TestInteropBeevik queries the responder with github.com/beevik/ntp, an
+// independent client implementation, over IPv4 and IPv6.
+func TestInteropBeevik(t *testing.T) {
+	r := startResponder(t, syncedState(), 2, []string{"127.0.0.1:0", "[::1]:0"})
+	for _, a := range r.Addrs() {
+		for i := 0; i < 3; i++ {
+			resp, err := ntp.QueryWithOptions(a.Addr().String(), ntp.QueryOptions{Port: int(a.Port()), Timeout: 2 * time.Second})
+			if err != nil {
+				t.Fatalf("%v: %v", a, err)
+			}
+			if err := resp.Validate(); err != nil {
+				t.Fatalf("%v: reply rejected: %v", a, err)
+			}
+			if resp.Stratum != 1 || ntpw.RefID(resp.ReferenceID) != ntpw.RefGPS || resp.Leap != ntp.LeapNoWarning {
+				t.Fatalf("%v: stratum %d refid %#x leap %d", a, resp.Stratum, resp.ReferenceID, resp.Leap)
+			}
+			if resp.ClockOffset.Abs() > time.Millisecond {
+				t.Fatalf("%v: offset %v from the system clock it serves", a, resp.ClockOffset)
+			}
+			if resp.RTT <= 0 || resp.RTT > 50*time.Millisecond {
+				t.Fatalf("%v: rtt %v", a, resp.RTT)
+			}
+		}
+	}
+}
+
+// TestInteropUnsynchronisedBeevik checks that a standard client refuses the
+// responder's time while the state says unsynchronised.
+func TestInteropUnsynchronisedBeevik(t *testing.T) {
+	state := syncedState()
+	state.Store(ntpw.Unsynchronised(-20))
+	r := startResponder(t, state, 1, []string{"127.0.0.1:0"})
+	a := r.Addrs()[0]
+	resp, err := ntp.QueryWithOptions(a.Addr().String(), ntp.QueryOptions{Port: int(a.Port()), Timeout: 2 * time.Second})
+	if err == nil {
+		err = resp.Validate()
+	}
+	if err == nil {
+		t.Fatalf("client accepted an unsynchronised server: %+v", resp)
+	}
+}
+
+// ntpdig only queries port 123, so the ntpdig test runs the responder on
+// 127.0.0.1:123 in a network namespace of its own: the test binary re-runs
+// itself under `unshare -rn`, which also keeps anything in it from setting
+// the host's clock.
+const netnsEnv = "STRATUM1_TEST_IN_NETNS"
+
+func TestInteropNtpdig(t *testing.T) {
+	ntpdig := testenv.Tool(t, "ntpdig")
+	if os.Getenv(netnsEnv) == "" {
+		unshare, ip := testenv.Tool(t, "unshare"), testenv.Tool(t, "ip")
+		cmd := exec.Command(unshare, "-rn", "sh", "-c", `"$0" link set lo up && exec "$@"`, ip,
+			os.Args[0], "-test.run=^TestInteropNtpdig$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), netnsEnv+"=1")
+		out, err := cmd.CombinedOutput()
+		t.Logf("in a network namespace:\n%s", out)
+		if err != nil {
+			t.Fatalf("ntpdig test in network namespace: %v", err)
+		}
+		return
+	}
+	r := startResponder(t, syncedState(), 1, []string{"127.0.0.1:123", "[::1]:123"})
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		out, err := exec.Command(ntpdig, "-j", "-t", "2", host).Output()
+		if err != nil {
+			t.Fatalf("ntpdig %s: %v\n%s", host, err, out)
+		}
+		var got struct {
+			Offset  float64 `json:"offset"`
+			Stratum int     `json:"stratum"`
+			Leap    string  `json:"leap"`
+		}
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("ntpdig output %q: %v", out, err)
+		}
+		t.Logf("ntpdig %s: %s", host, out)
+		if got.Stratum != 1 || got.Leap != "no-leap" || math.Abs(got.Offset) > 1e-3 {
+			t.Fatalf("ntpdig %s: stratum %d leap %q offset %s s", host, got.Stratum, got.Leap, strconv.FormatFloat(got.Offset, 'g', -1, 64))
+		}
+	}
+	if c := r.Counters(); c.Received < 2 {
+		t.Fatalf("responder counted %+v", c)
+	}
+}
