@@ -41,7 +41,12 @@ type pendingFact struct {
 	at time.Time
 }
 
-const maxPending = 64
+// Bounds on what one epoch holds, so a receiver that stops sending times
+// but keeps talking cannot grow memory.
+const (
+	maxPending        = 64
+	maxEpochSentences = 256
+)
 
 // Assembler turns NMEA lines into epochs. It does no I/O and reads no
 // clock: each line comes with the local time it arrived. Not safe for
@@ -130,7 +135,7 @@ func (a *Assembler) Flush() []Epoch {
 }
 
 func (a *Assembler) untimed(f fact, at time.Time, gap bool) []Epoch {
-	if a.cur != nil && !a.cur.emitted && !gap && len(a.pending) == 0 {
+	if a.cur != nil && !a.cur.emitted && !gap && len(a.pending) == 0 && a.cur.n < maxEpochSentences {
 		a.add(a.cur, f)
 		return a.cycleEnd()
 	}
@@ -176,6 +181,9 @@ func (a *Assembler) timed(f fact, at time.Time) []Epoch {
 
 // add puts f into b, unless b has been emitted already.
 func (a *Assembler) add(b *builder, f fact) {
+	if b.n >= maxEpochSentences {
+		return
+	}
 	if b.emitted {
 		a.c.Late++
 		a.endStreak = 0 // the learnt cycle end was wrong; learn again

@@ -299,3 +299,17 @@ func TestQuectelProprietaryGSV(t *testing.T) {
 		}
 	}
 }
+
+// A receiver that stops sending times but keeps talking must not grow
+// the open epoch without bound.
+func TestAssembleBounded(t *testing.T) {
+	a := NewAssembler(AssemblerConfig{})
+	a.Feed([]byte(sentence("GPRMC,120000.00,A,5213.1,N,02100.6,E,0.0,,010624,,,A")), time.Time{})
+	gsv := []byte(sentence("GPGSV,1,1,01,02,45,120,41"))
+	for i := 0; i < 10000; i++ {
+		a.Feed(gsv, time.Time{})
+	}
+	if a.cur.n > maxEpochSentences || len(a.cur.keys) > maxEpochSentences || len(a.pending) > maxPending {
+		t.Fatalf("epoch holds %d sentences, %d pending", a.cur.n, len(a.pending))
+	}
+}
