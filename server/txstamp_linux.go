@@ -16,7 +16,7 @@ import (
 // that reply and keeps a running estimate of the delay as a base plus a
 // cost per earlier message in the same sendmmsg call. Replies are then
 // stamped with the time they are expected to leave, not the time they were
-// handed over. With one sample outstanding at a time, the timestamp read
+// handed over: the median delay of recent samples. With one sample outstanding at a time, the timestamp read
 // from the error queue always belongs to the sampled reply.
 type txStamper struct {
 	on        bool
@@ -27,8 +27,10 @@ type txStamper struct {
 	stamped   time.Time // uncorrected time written into the sampled reply
 	pos       int       // its position within its sendmmsg call
 	last      time.Time // when the last sample was taken
-	baseNs    float64   // delay of the first message of a call
-	perMsgNs  float64   // extra delay per message before it in the call
+	base      medianRing
+	perMsg    medianRing
+	baseNs    float64 // delay of the first message of a call
+	perMsgNs  float64 // extra delay per message before it in the call
 	haveBase  bool
 	errq      *mmsg.Batch
 	collectFn func(uintptr)
@@ -38,7 +40,6 @@ type txStamper struct {
 const (
 	txSampleEvery = 10 * time.Millisecond
 	txMaxCorr     = 500 * time.Microsecond // anything larger is not send delay
-	txGain        = 1.0 / 16
 )
 
 // enable turns on kernel receive timestamps and transmit timestamp
@@ -138,16 +139,41 @@ func (t *txStamper) update(d time.Duration) {
 	if d < 0 || d > txMaxCorr {
 		return
 	}
-	ns := float64(d)
-	switch {
-	case !t.haveBase:
-		if t.pos == 0 {
-			t.baseNs, t.haveBase = ns, true
-		}
-	case t.pos == 0:
-		t.baseNs += txGain * (ns - t.baseNs)
-	default:
-		per := (ns - t.baseNs) / float64(t.pos)
-		t.perMsgNs += txGain * (max(per, 0) - t.perMsgNs)
+	if t.pos == 0 {
+		t.base.add(float64(d))
+		// A few samples first: one cold send says little.
+		t.baseNs, t.haveBase = t.base.median(), t.base.n >= 5
+		return
 	}
+	if t.haveBase {
+		t.perMsg.add(max(float64(d)-t.baseNs, 0) / float64(t.pos))
+		t.perMsgNs = t.perMsg.median()
+	}
+}
+
+// medianRing keeps the last samples of a delay and their median. The delay
+// from stamp to wire has a long tail (an interrupt, a preemption); a mean
+// would follow the tail and stamp replies later than they leave, a median
+// does not.
+type medianRing struct {
+	v    [31]float64
+	n, i int
+}
+
+func (m *medianRing) add(x float64) {
+	m.v[m.i] = x
+	m.i = (m.i + 1) % len(m.v)
+	m.n = min(m.n+1, len(m.v))
+}
+
+func (m *medianRing) median() float64 {
+	var s [31]float64
+	copy(s[:], m.v[:m.n])
+	w := s[:m.n]
+	for i := 1; i < len(w); i++ { // insertion sort: 31 values, 100 times a second
+		for j := i; j > 0 && w[j] < w[j-1]; j-- {
+			w[j], w[j-1] = w[j-1], w[j]
+		}
+	}
+	return w[len(w)/2]
 }
