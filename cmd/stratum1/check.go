@@ -59,13 +59,13 @@ type checker struct {
 	selfPID    int
 
 	// --pool
-	pool        bool
-	ntpServer   string        // address the live probe queries
-	probeGap    time.Duration // 2 s, as the pool monitor
-	probeCount  int
-	publicAddr  string // --public, the address the pool will know
-	ifaceAddrs  func() ([]net.Addr, error)
-	probeQuery  ntpQueryFunc
+	pool       bool
+	ntpServer  string        // address the live probe queries
+	probeGap   time.Duration // 2 s, as the pool monitor
+	probeCount int
+	publicAddr string // --public, the address the pool will know
+	ifaceAddrs func() ([]net.Addr, error)
+	probeQuery ntpQueryFunc
 
 	results []checkResult
 	procs   []checkProc // read once from procDir
