@@ -1,0 +1,5 @@
+package pps
+
+// ptrSize is sizeof(void *) in the kernel ABI for arm64: the PPS ioctl
+// request codes encode it (see ppsabi_linux.go).
+const ptrSize = 8
