@@ -30,9 +30,9 @@ func (s State) String() string {
 
 // Tuning that follows from the model rather than from the installation.
 const (
-	initSamples   = 3               // median of the first samples decides the initial step
-	gateSigma     = 5.0             // innovations beyond this many sigma are outliers
-	jumpSamples   = 5               // consecutive consistent outliers accepted as a phase jump
+	initSamples   = 3   // median of the first samples decides the initial step
+	gateSigma     = 5.0 // innovations beyond this many sigma are outliers
+	jumpSamples   = 5   // consecutive consistent outliers accepted as a phase jump
 	holdoverAfter = 2500 * time.Millisecond
 	ppsFresh      = 3 * time.Second // NMEA is ignored while pulses are this recent
 	biasAlpha     = 1.0 / 8         // disturbance detector: EWMA of normalised innovations
@@ -213,7 +213,7 @@ func (d *Discipline) initialise(s Sample, z, r float64) error {
 	first, _ := d.measure(d.pending[0])
 	span := s.True.Sub(d.pending[0].True).Seconds()
 	sigma := math.Sqrt(r)
-	if math.Abs(first-med) > 10*sigma+20e-6*span || math.Abs(z-med) > 10*sigma+20e-6*span || span <= 0 {
+	if math.Abs(first-med) > 10*sigma+500e-6*span || math.Abs(z-med) > 10*sigma+500e-6*span || span <= 0 {
 		d.pending = d.pending[1:]
 		return nil
 	}
@@ -414,10 +414,17 @@ func (d *Discipline) holdover(now time.Time) {
 	case Locked:
 		d.state = Holdover
 		d.holdStart = d.lastSample
-		if math.Abs(d.f.x[2]) < 3*d.f.sigma(2) {
-			d.f.x[2] = 0
+		// The modelled trend is a thermal transient's: it ends within
+		// minutes, and extrapolating it over hours does more harm than
+		// good, so holdover keeps the frequency alone. The filter's
+		// frequency follows the recent past closely and is noisy for it;
+		// a fit over a longer window is a better guess of the frequency.
+		d.f.x[2] = 0
+		if y, ok := d.stab.holdoverFrequency(math.Sqrt(d.jitter2), d.wander()); ok {
+			d.f.x[1] = y + d.freqPPM*1e-6
 		}
-		d.log.Info("holdover: source lost", "est_error", time.Duration(d.estErrorLocked()*1e9))
+		d.log.Info("holdover: source lost", "est_error", time.Duration(d.estErrorLocked()*1e9),
+			"frequency_ppm", d.freqPPM-d.f.x[1]*1e6, "wander_ppm", d.wander()*1e6)
 	case Holdover:
 		if d.cfg.HoldoverLimit > 0 && now.Sub(d.holdStart) > d.cfg.HoldoverLimit {
 			d.state = Unusable

@@ -2,10 +2,74 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"time"
+
+	"stratum1/sim"
 )
 
 func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("not built yet")
+	fs := newFlagSet("sim", stderr)
+	s, virtual, asJSON := simFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "stratum1 sim: unexpected argument %q\n", fs.Arg(0))
+		return errUsage
+	}
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if !*virtual {
+		return runRealtimeSim(ctx, *s, stdout, stderr)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	sum, _, err := sim.RunVirtual(ctx, *s, log)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(sum)
+	}
+	fmt.Fprintln(stdout, sum)
+	return nil
+}
+
+// simFlags declares the simulation's flags on fs, shared by the virtual and
+// the real-time mode.
+func simFlags(fs *flag.FlagSet) (s *sim.Settings, virtual, asJSON *bool) {
+	d := sim.DefaultSettings()
+	s = &d
+	virtual = fs.Bool("virtual", false, "run in virtual time and print a summary (otherwise serve NTP in real time)")
+	asJSON = fs.Bool("json", false, "virtual mode: print the summary as JSON")
+	fs.DurationVar(&s.Duration, "duration", s.Duration, "virtual mode: length of the run")
+	fs.Int64Var(&s.Seed, "seed", s.Seed, "random seed")
+	fs.DurationVar(&s.PPSJitter, "pps-jitter", s.PPSJitter, "standard deviation of the PPS edge timestamps")
+	fs.Var(sim.PPMFlag{P: &s.FreqOffsetPPM}, "freq-offset", "oscillator frequency error, e.g. 30ppm")
+	fs.Var(sim.PPMFlag{P: &s.WanderPPM}, "wander", "random-walk frequency noise per √s, e.g. 0.2ppb")
+	fs.DurationVar(&s.ThermalTau, "thermal-tau", s.ThermalTau, "thermal time constant of the temperature term")
+	fs.Var(sim.StepsFlag{P: &s.TempSteps}, "temp-step", "temperature frequency change SIZE@START[/RAMP], e.g. 2ppm@2h (repeatable)")
+	fs.Var(sim.PPMFlag{P: &s.TempDailyPPM}, "temp-daily", "amplitude of a daily temperature cycle, e.g. 1ppm")
+	fs.Var(sim.WindowsFlag{P: &s.Outages}, "outage", "no pulses for LENGTH@START, e.g. 1h@3h (repeatable)")
+	fs.Var(sim.WindowsFlag{P: &s.Unplugged}, "unplug", "serial device unplugged for LENGTH@START (repeatable)")
+	fs.Var(sim.WindowsFlag{P: &s.WrongSecond}, "wrong-second", "receiver names the wrong second for LENGTH@START (repeatable)")
+	fs.BoolVar(&s.NoPPS, "no-pps", false, "no pulses at all: NMEA only")
+	fs.DurationVar(&s.InitialOffset, "initial-offset", s.InitialOffset, "clock error at start, e.g. 0.3s or -4h")
+	fs.DurationVar(&s.NMEALatency, "nmea-latency", s.NMEALatency, "delay of the first sentence after the second it names")
+	fs.StringVar(&s.DriftFile, "drift-file", "", "the discipline's drift file (none by default)")
+	fs.Func("start", "virtual mode: true UTC at the start, RFC 3339 (default "+s.Start.Format(time.RFC3339)+")", func(v string) error {
+		t, err := time.Parse(time.RFC3339, v)
+		s.Start = t.UTC()
+		return err
+	})
+	fs.StringVar(&s.Listen, "listen", s.Listen, "real-time mode: serve NTP on ADDR:PORT")
+	fs.StringVar(&s.HTTP, "http", s.HTTP, "real-time mode: status and dashboard on ADDR:PORT")
+	return s, virtual, asJSON
 }

@@ -1,0 +1,70 @@
+package discipline
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"stratum1/ntp"
+)
+
+// The system clock is only ever read here: modes 0. Every method that
+// would change it is exercised under NoAdjust, which must refuse before
+// any system call.
+func TestSystemClockReadOnly(t *testing.T) {
+	c := &SystemClock{NoAdjust: true}
+	k, err := c.ReadKernel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.FreqPPM < -512 || k.FreqPPM > 512 {
+		t.Errorf("kernel frequency %v ppm out of range", k.FreqPPM)
+	}
+	if k.State < unix.TIME_OK || k.State > unix.TIME_ERROR {
+		t.Errorf("clock state %d", k.State)
+	}
+	f, err := c.Frequency()
+	if err != nil || f != k.FreqPPM {
+		t.Errorf("Frequency() = %v, %v; want %v", f, err, k.FreqPPM)
+	}
+	if d := time.Since(c.Now()); d < -time.Second || d > time.Second {
+		t.Errorf("Now is %v off time.Now", d)
+	}
+	for name, fn := range map[string]func() error{
+		"SetFrequency": func() error { return c.SetFrequency(1) },
+		"Step":         func() error { return c.Step(time.Second) },
+		"SetLeap":      func() error { return c.SetLeap(ntp.LeapInsert) },
+		"SetSync":      func() error { return c.SetSync(true, time.Microsecond, time.Millisecond) },
+	} {
+		if err := fn(); !errors.Is(err, ErrNoClockAdjust) {
+			t.Errorf("%s under NoAdjust = %v, want ErrNoClockAdjust", name, err)
+		}
+	}
+	after, err := c.ReadKernel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Status != k.Status {
+		t.Errorf("kernel status changed from %#x to %#x", k.Status, after.Status)
+	}
+}
+
+// The step request must carry nanoseconds in a normalised timeval.
+func TestStepTimex(t *testing.T) {
+	for _, tc := range []struct {
+		d         time.Duration
+		sec, nsec int64
+	}{
+		{1500 * time.Millisecond, 1, 500_000_000},
+		{-300 * time.Millisecond, -1, 700_000_000},
+		{-4 * time.Hour, -14400, 0},
+		{time.Nanosecond, 0, 1},
+	} {
+		tx := stepTimex(tc.d)
+		if tx.Modes != unix.ADJ_SETOFFSET|unix.ADJ_NANO || int64(tx.Time.Sec) != tc.sec || int64(tx.Time.Usec) != tc.nsec {
+			t.Errorf("stepTimex(%v) = modes %#x %d s %d ns", tc.d, tx.Modes, tx.Time.Sec, tx.Time.Usec)
+		}
+	}
+}

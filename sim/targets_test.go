@@ -1,0 +1,65 @@
+package sim
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func run(t *testing.T, s Settings) Summary {
+	t.Helper()
+	sum, _, err := RunVirtual(context.Background(), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+var seeds = []int64{1, 2, 3}
+
+// The targets, with settings that are not the defaults (2 µs of
+// jitter, 45 ppm, a different NMEA latency), over several seeds.
+func TestTargetsLock(t *testing.T) {
+	for _, seed := range seeds {
+		s := DefaultSettings()
+		s.Seed = seed
+		s.PPSJitter = 1500 * time.Nanosecond
+		s.FreqOffsetPPM = 45
+		s.NMEALatency = 300 * time.Millisecond
+		s.Duration = 20 * time.Minute
+		s.InitialOffset = 300 * time.Millisecond
+		sum := run(t, s)
+		jit := float64(s.PPSJitter.Nanoseconds())
+		if sum.LockS < 0 || sum.LockS > 60 {
+			t.Errorf("seed %d from 0.3 s: lock %v s, want within 60 s", seed, sum.LockS)
+		}
+		if sum.RMSNs > 0.35*jit || sum.MaxNs > 5*jit {
+			t.Errorf("seed %d: rms %.0f ns, max %.0f ns; want <= %.0f and %.0f", seed, sum.RMSNs, sum.MaxNs, 0.35*jit, 5*jit)
+		}
+		if sum.Steps != 1 {
+			t.Errorf("seed %d: %d steps, want 1", seed, sum.Steps)
+		}
+		s.InitialOffset = -4 * time.Hour
+		if sum := run(t, s); sum.LockS < 0 || sum.LockS > 120 || sum.Steps != 1 {
+			t.Errorf("seed %d from -4h: lock %v s with %d steps, want within 120 s and 1 step", seed, sum.LockS, sum.Steps)
+		}
+	}
+}
+
+// A restart with the drift file that the first run wrote locks in under
+// half the time of the cold start.
+func TestTargetsDriftFile(t *testing.T) {
+	for _, seed := range seeds {
+		s := DefaultSettings()
+		s.Seed = seed
+		s.FreqOffsetPPM = -60
+		s.Duration = 10 * time.Minute
+		s.DriftFile = filepath.Join(t.TempDir(), "drift")
+		cold := run(t, s)
+		warm := run(t, s)
+		if cold.LockS <= 0 || warm.LockS < 0 || warm.LockS >= cold.LockS/2 {
+			t.Errorf("seed %d: cold lock %v s, warm %v s; want warm < cold/2", seed, cold.LockS, warm.LockS)
+		}
+	}
+}
