@@ -1,6 +1,7 @@
 package status
 
 import (
+	"context"
 	"math"
 	"strconv"
 	"sync"
@@ -181,4 +182,20 @@ func (h *History) AppendJSON(b []byte, since time.Time) []byte {
 	col("requests_per_s", func(s Sample) (float64, bool) { return s.RequestsPerSecond, true }, 'g', 6)
 	col("replies_per_s", func(s Sample) (float64, bool) { return s.RepliesPerSecond, true }, 'g', 6)
 	return append(b, '}')
+}
+
+// Run records a snapshot from p every interval until ctx is done, for a
+// daemon that has no loop of its own to call Record from.
+func (h *History) Run(ctx context.Context, p Provider) {
+	t := time.NewTicker(h.interval)
+	defer t.Stop()
+	h.Record(p.Snapshot())
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			h.Record(p.Snapshot())
+		}
+	}
 }

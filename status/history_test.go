@@ -1,9 +1,11 @@
 package status_test
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -150,5 +152,55 @@ func TestAPIHistory(t *testing.T) {
 	empty := status.NewHandler(nil, nil)
 	if rec := get(t, empty, "GET", "/api/history", "127.0.0.1:1"); rec.Code != 200 || !json.Valid(rec.Body.Bytes()) {
 		t.Errorf("no history: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// tickingProvider hands out snapshots a second apart in time.
+type tickingProvider struct {
+	mu sync.Mutex
+	t  time.Time
+	n  int
+}
+
+func (p *tickingProvider) Snapshot() status.Snapshot {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n++
+	return snapAt(p.t.Add(time.Duration(p.n)*time.Second), uint64(p.n)*7)
+}
+
+func TestHistoryRun(t *testing.T) {
+	h := status.NewHistory(time.Hour, 5*time.Millisecond)
+	p := &tickingProvider{t: testNow}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { h.Run(ctx, p); close(done) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for h.Len() < 4 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	ss := h.Samples(time.Time{})
+	if len(ss) < 4 {
+		t.Fatalf("%d samples after Run", len(ss))
+	}
+	if ss[1].RequestsPerSecond != 7 {
+		t.Errorf("rate %v, want 7", ss[1].RequestsPerSecond)
+	}
+}
+
+func TestLocalURL(t *testing.T) {
+	for listen, want := range map[string]string{
+		":8123":          "http://127.0.0.1:8123",
+		"0.0.0.0:8123":   "http://127.0.0.1:8123",
+		"[::]:9000":      "http://127.0.0.1:9000",
+		"10.0.0.5:8123":  "http://10.0.0.5:8123",
+		"[fd00::1]:8123": "http://[fd00::1]:8123",
+		"nonsense":       status.DefaultServerURL,
+	} {
+		if got := status.LocalURL(listen); got != want {
+			t.Errorf("LocalURL(%q) = %q, want %q", listen, got, want)
+		}
 	}
 }

@@ -74,3 +74,17 @@ func URL(addr net.Addr) string {
 	}
 	return "http://" + net.JoinHostPort(ip.String(), strconv.Itoa(ta.Port)) + "/"
 }
+
+// LocalURL returns the URL a tool on this machine uses to reach a status
+// server configured to listen on listen (as in [http] listen): an empty or
+// unspecified host becomes 127.0.0.1.
+func LocalURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return DefaultServerURL
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}

@@ -22,6 +22,7 @@ import (
 	"stratum1/deploy"
 	"stratum1/deploy/bootcfg"
 	"stratum1/gps"
+	"stratum1/status"
 )
 
 // checkLevel grades one line of `stratum1 check`.
@@ -225,7 +226,8 @@ func (c *checker) checkSerial(ctx context.Context) {
 		shown = dev + " -> " + c.systemName(real)
 	}
 	if pid := c.stratum1PID(); pid != 0 {
-		c.add(checkPass, "serial", shown+" exists; not probed because the stratum1 daemon (pid "+strconv.Itoa(pid)+") is reading it", "")
+		c.add(checkPass, "serial", shown+" exists", "")
+		c.checkDaemonGPS(ctx, pid)
 		return
 	}
 	if holder := c.holderOf(real); holder != "" {
@@ -251,6 +253,26 @@ func (c *checker) checkSerial(ctx context.Context) {
 	default:
 		c.add(checkPass, "nmea", fmt.Sprintf("%s speaks NMEA at %d baud (%d sentences with good checksums)", shown, baud, good), "")
 	}
+}
+
+// checkDaemonGPS asks a running daemon what it hears, since probing the
+// port would steal its bytes.
+func (c *checker) checkDaemonGPS(ctx context.Context, pid int) {
+	url := status.LocalURL(c.cfg.HTTP.Listen)
+	s, err := status.Fetch(ctx, url)
+	if err != nil {
+		c.add(checkWarn, "nmea", fmt.Sprintf("not probed: the stratum1 daemon (pid %d) is reading the port, and its status did not answer: %v", pid, err),
+			"stop the daemon (sudo systemctl stop stratum1) and run the check again to probe the port")
+		return
+	}
+	g := s.GPS
+	if g.Sentences == 0 {
+		c.add(checkFail, "nmea", fmt.Sprintf("the stratum1 daemon (pid %d) has received no NMEA from %s (state %q)", pid, g.Device, g.State),
+			"check the wiring (GPS TX to Pi RX, GPIO15), the receiver's power, and [gps] device and baud")
+		return
+	}
+	c.add(checkPass, "nmea", fmt.Sprintf("the stratum1 daemon (pid %d) hears NMEA from %s at %d baud (%d sentences, %d bad checksums; fix %s)",
+		pid, g.Device, g.Baud, g.Sentences, g.BadChecksum, g.State), "")
 }
 
 // systemName turns a path in the inspected tree back into the running

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"github.com/creack/pty"
 
 	stntp "stratum1/ntp"
+	"stratum1/status"
+	"stratum1/status/statustest"
 )
 
 const (
@@ -297,13 +300,33 @@ func TestCheckDaemonRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	ft.write("etc/stratum1.toml", fmt.Sprintf("[server]\nlisten = [%q]\n", busy.LocalAddr()))
+	snap := statustest.Snapshot(time.Now())
+	h := status.NewHandler(statustest.NewProvider(snap), nil)
+	api := httptest.NewServer(h)
+	defer api.Close()
+	ft.write("etc/stratum1.toml", fmt.Sprintf("[server]\nlisten = [%q]\n[http]\nlisten = %q\n", busy.LocalAddr(), strings.TrimPrefix(api.URL, "http://")))
 	report, err := runCheck(t, ft.checker(ft.path("etc/stratum1.toml"), 2))
 	if err != nil {
 		t.Errorf("run: %v", err)
 	}
-	if l := line(report, "serial"); !strings.HasPrefix(l, "PASS") || !strings.Contains(l, "stratum1 daemon (pid 777)") {
+	if l := line(report, "serial"); !strings.HasPrefix(l, "PASS") {
 		t.Errorf("serial: %q", l)
+	}
+	if l := line(report, "nmea"); !strings.HasPrefix(l, "PASS") || !strings.Contains(l, "daemon (pid 777) hears NMEA from /dev/serial0 at 9600 baud") {
+		t.Errorf("nmea: %q", l)
+	}
+
+	// A daemon that hears nothing is a failure; one whose status is gone a warning.
+	snap.GPS.Sentences, snap.GPS.State = 0, "no data"
+	h.SetProvider(statustest.NewProvider(snap))
+	report, _ = runCheck(t, ft.checker(ft.path("etc/stratum1.toml"), 2))
+	if l := line(report, "nmea"); !strings.HasPrefix(l, "FAIL") {
+		t.Errorf("nmea with a deaf daemon: %q", l)
+	}
+	api.Close()
+	report, _ = runCheck(t, ft.checker(ft.path("etc/stratum1.toml"), 2))
+	if l := line(report, "nmea"); !strings.HasPrefix(l, "WARN") || !strings.Contains(l, "not probed") {
+		t.Errorf("nmea without a status server: %q", l)
 	}
 	if l := line(report, "udp"); !strings.HasPrefix(l, "PASS") || !strings.Contains(l, "running stratum1") {
 		t.Errorf("udp: %q", l)
