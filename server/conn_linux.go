@@ -189,6 +189,7 @@ func (w *worker) process() {
 		if !ok {
 			rxTime = w.userRx
 		}
+		rxTime = w.h.served(rxTime)
 		j := w.ntx
 		o := w.h.handle(w.rx.Data(i), w.rx.Addr(i), rxTime, w.tx.Buf(j), &w.c)
 		switch o {
@@ -258,8 +259,9 @@ func (w *worker) buildControl(j int, dst netip.Addr, ifindex int32) int {
 func (w *worker) write(fd uintptr) bool {
 	for w.sent < w.ntx {
 		now := time.Now()
+		stamp := w.h.served(now)
 		for j := w.sent; j < w.ntx; j++ {
-			stampXmit(w.tx.Buf(j), ntp.TimeFrom(now.Add(w.txs.correction(j-w.sent))))
+			stampXmit(w.tx.Buf(j), ntp.TimeFrom(stamp.Add(w.txs.correction(j-w.sent))))
 		}
 		w.txs.sent(now, w.sent)
 		n, errno := mmsg.Send(fd, w.tx, w.sent, w.ntx, unix.MSG_DONTWAIT)

@@ -46,11 +46,11 @@ func (w *worker) serve() error {
 			}
 			return err
 		}
-		rx := time.Now()
+		rx := w.h.served(time.Now())
 		src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 		switch w.h.handle(buf[:n], src, rx, out, &c) {
 		case outReply:
-			stampXmit(out, ntp.TimeFrom(time.Now()))
+			stampXmit(out, ntp.TimeFrom(w.h.served(time.Now())))
 			if _, err := w.conn.WriteToUDPAddrPort(out, src); err != nil {
 				c.Dropped[DropSend]++
 			}

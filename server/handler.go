@@ -32,9 +32,21 @@ type controlBox struct{ c Control }
 // handler is the sans-IO core of the responder: it turns one request, its
 // source and its receive time into a reply. It does not allocate.
 type handler struct {
-	state   ntp.StateSource
-	policy  atomic.Pointer[policyBox]
-	control atomic.Pointer[controlBox]
+	state ntp.StateSource
+	// serveTime maps a system-clock reading to the served clock; nil when
+	// they are the same (the daemon). The simulator serves a simulated
+	// oscillator's time from kernel timestamps through it.
+	serveTime func(time.Time) time.Time
+	policy    atomic.Pointer[policyBox]
+	control   atomic.Pointer[controlBox]
+}
+
+// served maps a system-clock reading to the served clock.
+func (h *handler) served(sys time.Time) time.Time {
+	if h.serveTime == nil {
+		return sys
+	}
+	return h.serveTime(sys)
 }
 
 // handle decides what to do with req, received from src at rx, and for

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"runtime"
 	"sync"
+	"time"
 
 	"stratum1/ntp"
 	"stratum1/status"
@@ -35,6 +36,13 @@ func WithPolicy(p Policy) Option { return func(r *Responder) { r.SetPolicy(p) } 
 
 // WithControl sets the mode 6 handler (nil drops mode 6).
 func WithControl(c Control) Option { return func(r *Responder) { r.SetControl(c) } }
+
+// WithClock serves the clock that f maps system-clock readings to, instead
+// of the system clock: receive and transmit timestamps are taken from the
+// kernel and by the system clock as usual, then mapped. The simulator uses it.
+func WithClock(f func(sys time.Time) time.Time) Option {
+	return func(r *Responder) { r.h.serveTime = f }
+}
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(r *Responder) { r.log = l } }

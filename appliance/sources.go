@@ -1,0 +1,199 @@
+package appliance
+
+import (
+	"time"
+
+	"stratum1/discipline"
+	"stratum1/gps"
+	"stratum1/ntp"
+	"stratum1/pps"
+)
+
+// onEpoch takes one second of NMEA from the receiver.
+func (a *Appliance) onEpoch(e gps.Epoch) {
+	if !e.HasTime() {
+		return
+	}
+	a.mu.Lock()
+	a.lastEpoch = e.Arrival
+	a.mu.Unlock()
+	if e.LeapSecond {
+		a.log.Info("receiver reports a leap second", "time", e.Time)
+	}
+	if a.hw.PPS == nil {
+		// No pulse: the NMEA arrival time is the measurement.
+		if e.Valid {
+			s := discipline.Sample{Local: e.Arrival, True: e.Time, Source: discipline.NMEA}
+			a.mu.Lock()
+			a.lastGPSAt, a.lastGPSOffset = s.Local, s.Offset()-a.cfg.Discipline.NMEALatency
+			distrusted := a.distrusted
+			a.mu.Unlock()
+			if !distrusted {
+				a.sample(s)
+			}
+		}
+		return
+	}
+	a.mu.Lock()
+	s, ok := a.pairer.Second(pps.Second{UTC: e.Time, Arrival: e.Arrival, Fix: e.Valid})
+	a.mu.Unlock()
+	if ok {
+		a.ppsSample(s)
+	}
+}
+
+// onEdge takes one captured pulse edge.
+func (a *Appliance) onEdge(e pps.Edge) {
+	a.mu.Lock()
+	s, ok := a.pairer.Edge(e)
+	a.mu.Unlock()
+	if ok {
+		a.ppsSample(s)
+	}
+}
+
+func (a *Appliance) ppsSample(s pps.Sample) {
+	a.mu.Lock()
+	a.lastGPSAt, a.lastGPSOffset = s.Local, s.Offset()
+	distrusted := a.distrusted
+	a.mu.Unlock()
+	if distrusted {
+		// Peers say the receiver is a whole second (or more) off: its
+		// pulses must not steer the clock until it is trusted again.
+		return
+	}
+	a.sample(discipline.Sample{Local: s.Local, True: s.UTC, Err: s.Err, Source: discipline.PPS})
+}
+
+func (a *Appliance) sample(s discipline.Sample) {
+	if err := a.disc.Sample(s); err != nil {
+		a.log.Debug("sample rejected", "source", s.Source, "offset", s.Offset(), "err", err)
+		return
+	}
+	a.update(a.now())
+}
+
+// feedPeers runs the cross-check while GPS steers the clock, and steers the
+// clock to the peers when GPS cannot.
+func (a *Appliance) feedPeers(now time.Time) {
+	if a.peers == nil {
+		return
+	}
+	sel := a.peers.Selection()
+	a.mu.Lock()
+	state, _ := a.machine.State()
+	threshold := a.cfg.Peers.CrossCheckThreshold
+	gpsOffset, fresh := a.lastGPSOffset, now.Sub(a.lastGPSAt) < 10*time.Second
+	distrusted := a.distrusted
+	a.mu.Unlock()
+	if sel.OK && fresh {
+		// gpsOffset is clock minus GPS from the newest GPS sample, kept
+		// even while distrusted, so that trust can come back.
+		if disagree, ok := sel.CrossCheck(gpsOffset, threshold); ok && disagree != distrusted {
+			if disagree {
+				a.log.Error("GPS disagrees with the majority of upstream peers: distrusting GPS, serving from peers",
+					"clock_minus_gps", gpsOffset, "clock_minus_peers", sel.Offset, "threshold", threshold)
+			} else {
+				a.log.Warn("GPS agrees with the upstream peers again", "clock_minus_gps", gpsOffset, "clock_minus_peers", sel.Offset)
+			}
+			a.setDistrusted(disagree)
+		}
+	}
+	if state == Peers && sel.OK && sel.Updated.After(a.peerSamplesSeen()) {
+		a.markPeerSample(sel.Updated)
+		a.sample(discipline.Sample{Local: now, True: now.Add(-sel.Offset), Err: max(sel.Jitter, time.Millisecond), Source: discipline.NMEA})
+	}
+}
+
+func (a *Appliance) isDistrusted() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.distrusted
+}
+
+func (a *Appliance) setDistrusted(v bool) {
+	a.mu.Lock()
+	a.distrusted = v
+	a.mu.Unlock()
+}
+
+func (a *Appliance) peerSamplesSeen() time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.peerSamples
+}
+
+func (a *Appliance) markPeerSample(t time.Time) {
+	a.mu.Lock()
+	a.peerSamples = t
+	a.mu.Unlock()
+}
+
+// update steps the state machine and publishes what the responder serves.
+func (a *Appliance) update(now time.Time) {
+	st := a.disc.Stats()
+	var sel peerSelection
+	if a.peers != nil {
+		s := a.peers.Selection()
+		sel = peerSelection{ok: s.OK, stratum: s.Stratum, refID: s.RefID, leap: s.Leap,
+			rootDelay: s.RootDelay, rootDisp: s.RootDispersion, updated: s.Updated}
+	}
+	a.mu.Lock()
+	obs := Observation{
+		Now:           now,
+		TimeKnown:     st.State != discipline.Unsynchronised,
+		Disciplined:   st.State == discipline.Locked || st.State == discipline.Holdover,
+		SourceFresh:   st.State == discipline.Locked,
+		HoldoverLimit: st.State == discipline.Unusable,
+		GPSDistrusted: a.distrusted,
+		PeersUsable:   sel.ok,
+	}
+	prev, _ := a.machine.State()
+	state, changed := a.machine.Step(obs)
+	if st.State == discipline.Locked && st.Source == discipline.PPS {
+		a.pairer.SetClockError(st.EstError * 4)
+	}
+	a.mu.Unlock()
+	if changed {
+		a.log.Info("state change", "from", prev, "to", state, "offset", st.Offset,
+			"est_error", st.EstError, "frequency_ppm", st.FrequencyPPM)
+	}
+	a.served.Store(a.servedState(state, sel))
+}
+
+type peerSelection struct {
+	ok        bool
+	stratum   uint8
+	refID     ntp.RefID
+	leap      ntp.Leap
+	rootDelay time.Duration
+	rootDisp  time.Duration
+	updated   time.Time
+}
+
+// servedState is what the responder answers with in state s. Only Locked
+// and Holdover serve the discipline's stratum-1 state, and only Peers the
+// peers': a box never serves stratum 1 before its clock is disciplined.
+func (a *Appliance) servedState(s State, sel peerSelection) *ntp.ServerState {
+	switch s {
+	case Locked, Holdover:
+		if st := a.disc.ServerState().Load(); st != nil && st.Synchronised() {
+			return st
+		}
+	case Peers:
+		if sel.ok && sel.stratum < ntp.StratumUnsynchronised-1 {
+			return &ntp.ServerState{
+				Leap: sel.leap, Stratum: sel.stratum + 1, Precision: -20, RefID: sel.refID,
+				RootDelay: sel.rootDelay, RootDispersion: sel.rootDisp, RefTime: sel.updated,
+			}
+		}
+	}
+	return ntp.Unsynchronised(-20)
+}
+
+func abs(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
