@@ -161,7 +161,9 @@ func (d *Discipline) Sample(s Sample) error {
 	if !d.started {
 		return d.initialise(s, z, r)
 	}
-	dt := s.True.Sub(d.lastT).Seconds()
+	// The interval comes from the clock, not from the source: a source
+	// that names the wrong second must not move the filter's time.
+	dt := s.Local.Sub(d.lastLocal).Seconds()
 	if dt <= 0 {
 		d.rejected++
 		return fmt.Errorf("sample at %v not after the previous one", s.True)
