@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/BurntSushi/toml"
 )
 
 func TestDefaultConfigValid(t *testing.T) {
@@ -82,5 +84,52 @@ func TestParseSize(t *testing.T) {
 		if _, err := parseSize(in); err == nil {
 			t.Errorf("parseSize(%q) accepted", in)
 		}
+	}
+}
+
+// The [access] section as an operator writes it decodes into Config.
+func TestDecodeTOML(t *testing.T) {
+	const doc = `
+default = "deny"
+query = ["127.0.0.0/8", "::1", "192.0.2.0/24"]
+
+[[rule]]
+network = "198.51.100.0/24"
+action = "serve"
+
+[[rule]]
+network = "2001:db8::/32"
+action = "unlimited"
+
+[rate_limit]
+interval = "4s"
+burst = 16
+kiss_interval = "1m"
+ipv6_prefix = 56
+table = "8MiB"
+`
+	cfg := DefaultConfig()
+	md, err := toml.Decode(doc, &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		t.Fatalf("undecoded keys %v", und)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	rl := cfg.RateLimit
+	if cfg.Default != ActionDeny || len(cfg.Rules) != 2 || cfg.Rules[1].Action != ActionUnlimited || len(cfg.Query) != 3 ||
+		rl.Interval != 4*time.Second || rl.Burst != 16 || rl.KissInterval != time.Minute || rl.IPv6Prefix != 56 ||
+		rl.IPv4Prefix != 32 || rl.Table != "8MiB" {
+		t.Fatalf("decoded %+v", cfg)
+	}
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := p.Counters().TableBytes; b > 8<<20 || b < 8<<20-setBytes {
+		t.Fatalf("table of %d bytes for 8MiB", b)
 	}
 }

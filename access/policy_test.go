@@ -379,3 +379,13 @@ func TestConcurrentCheck(t *testing.T) {
 		t.Fatalf("verdicts %d, want %d: %+v", total, 4*20000, c)
 	}
 }
+
+func TestZeroAddressDoesNotPanic(t *testing.T) {
+	p := mustNew(t, DefaultConfig())
+	for m := range ntp.Mode(8) {
+		p.Check(netip.Addr{}, m, t0)
+	}
+	if p.QueryAllowed(netip.Addr{}) {
+		t.Fatal("zero address may query")
+	}
+}
