@@ -191,8 +191,6 @@ func (ps *parser) parse(line string) (fact, error) {
 	return toFact(s)
 }
 
-var errNoTime = errors.New("nmea: no usable time")
-
 func toFact(s nmea.Sentence) (fact, error) {
 	f := fact{talker: canonicalTalker(s.TalkerID()), sats: -1}
 	f.key = s.TalkerID() + s.DataType()
