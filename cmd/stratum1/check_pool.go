@@ -212,15 +212,14 @@ func (c *checker) checkUpstreams() {
 
 // ntpProbe is one answer (or its absence) to a client query.
 type ntpProbe struct {
-	ok       bool // an answer arrived
-	err      error
-	stratum  uint8
-	leap     uint8
-	kiss     string
-	offset   time.Duration
-	rtt      time.Duration
-	refID    string
-	received time.Time
+	ok      bool // an answer arrived
+	err     error
+	stratum uint8
+	leap    uint8
+	kiss    string
+	offset  time.Duration
+	rtt     time.Duration
+	refID   string
 }
 
 type ntpQueryFunc func(ctx context.Context, addr string) ntpProbe
