@@ -1,0 +1,70 @@
+// Command benchserver serves this machine's system clock as a synchronised
+// stratum-1 server with the stratum1 responder, so that scripts/bench.sh can
+// load it before the appliance exists to feed it a disciplined state. It
+// never touches the clock; it only reads it.
+package main
+
+import (
+	"context"
+	"flag"
+	"log"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"stratum1/ntp"
+	"stratum1/server"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:123", "address to serve on")
+	workers := flag.Int("workers", 0, "sockets (0: one per CPU the process may use)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	flag.Parse()
+
+	var state atomic.Pointer[ntp.ServerState]
+	publish := func() {
+		state.Store(&ntp.ServerState{Leap: ntp.LeapNone, Stratum: 1, Precision: -20, RefID: ntp.RefGPS,
+			RootDispersion: time.Microsecond, RefTime: time.Now()})
+	}
+	publish()
+	r, err := server.New(server.Config{Listen: []string{*listen}, Workers: *workers}, &state,
+		server.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	// Republish as a discipline would, once a second.
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				publish()
+			}
+		}
+	}()
+	if err := r.Run(ctx); err != nil {
+		log.Fatal(err)
+	}
+	c := r.Counters()
+	slog.Info("stopped", "received", c.Received, "answered", c.Answered, "dropped", c.DroppedTotal())
+}
