@@ -32,11 +32,12 @@ type assoc struct {
 	timeout time.Duration // wait for a reply
 	prec    time.Duration // our clock's precision
 
-	poll     time.Duration // current poll interval
-	kodFloor time.Duration // raised by KoD RATE
-	next     time.Time     // next transmission
-	lastSent time.Time
-	started  bool
+	poll      time.Duration // current poll interval
+	kodFloor  time.Duration // raised by KoD RATE
+	roleFloor time.Duration // raised while the peers are only a cross-check
+	next      time.Time     // next transmission
+	lastSent  time.Time
+	started   bool
 
 	burstLeft int // iburst packets still to send after this one
 	burstGot  int // valid replies during the current burst
@@ -95,7 +96,15 @@ func formatAddr(ap netip.AddrPort) string {
 }
 
 // pollInterval is the current interval between regular polls.
-func (a *assoc) pollInterval() time.Duration { return max(a.poll, a.kodFloor) }
+func (a *assoc) pollInterval() time.Duration { return max(a.poll, a.kodFloor, a.roleFloor) }
+
+// setFloor sets the poll floor that the Set's role imposes and reschedules.
+func (a *assoc) setFloor(d time.Duration) {
+	a.roleFloor = d
+	if a.started {
+		a.schedule()
+	}
+}
 
 // due returns when the next packet should go out; zero means now.
 func (a *assoc) due() time.Time { return a.next }

@@ -239,3 +239,34 @@ func TestAssocNotSelectable(t *testing.T) {
 		})
 	}
 }
+
+// FuzzAssocReceive feeds arbitrary replies: none may panic, and only one
+// whose origin matches the request may change the reach register.
+func FuzzAssocReceive(f *testing.F) {
+	h := reply(0x77, t0, time.Second, time.Millisecond)
+	var b [ntp.HeaderLen]byte
+	h.Encode(b[:])
+	f.Add(b[:], int64(time.Millisecond))
+	kod := ntp.Header{Version: 4, Mode: ntp.ModeServer, RefID: ntp.KissRATE, OrigTime: 0x77}
+	kod.Encode(b[:])
+	f.Add(b[:], int64(time.Millisecond))
+	f.Fuzz(func(t *testing.T, pkt []byte, after int64) {
+		var h ntp.Header
+		if h.Decode(pkt) != nil {
+			return
+		}
+		a := testAssoc(true, time.Second, 1024*time.Second)
+		for i := range 3 {
+			exchange(a, t0.Add(time.Duration(i)*time.Second), ntp.Time(i+1), 0)
+		}
+		now := t0.Add(10 * time.Second)
+		a.transmit(now, 0x77)
+		before := a.reach
+		a.receive(now.Add(time.Duration(after)), &h)
+		if a.reach != before && h.OrigTime != 0x77 {
+			t.Errorf("reach changed by a reply with origin %#x", h.OrigTime)
+		}
+		a.rootDist(now)
+		a.usable(now, time.Second, nil)
+	})
+}

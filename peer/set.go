@@ -82,6 +82,7 @@ type Set struct {
 	sel     Selection
 	sysPeer *assoc
 	own     map[ntp.RefID]bool
+	floor   time.Duration // SetPollFloor
 	wg      sync.WaitGroup
 	run     context.Context
 }
@@ -142,6 +143,19 @@ func (s *Set) SetOwnRefIDs(ids ...ntp.RefID) {
 	}
 }
 
+// SetPollFloor makes every association poll no more often than every d,
+// whatever its minpoll: the appliance raises it while the GPS is locked and
+// the peers are only a cross-check, and sets it back to zero when it needs
+// them. A raised floor takes effect at each association's next poll.
+func (s *Set) SetPollFloor(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.floor = min(max(d, 0), MaxPollLimit)
+	for _, a := range s.assocs {
+		a.setFloor(s.floor)
+	}
+}
+
 // Run polls until ctx ends. It returns nil then.
 func (s *Set) Run(ctx context.Context) error {
 	s.mu.Lock()
@@ -171,6 +185,7 @@ func (s *Set) runServer(ctx context.Context, src Source) {
 		if err == nil && len(addrs) > 0 {
 			a := newAssoc(netip.AddrPortFrom(addrs[0].Unmap(), port), 'u', src, s.opts.ReplyTimeout, log2D(s.opts.Precision))
 			s.mu.Lock()
+			a.setFloor(s.floor)
 			s.assocs = append(s.assocs, a)
 			s.mu.Unlock()
 			s.poll(ctx, a)
@@ -179,7 +194,7 @@ func (s *Set) runServer(ctx context.Context, src Source) {
 		if err == nil {
 			err = errors.New("no addresses")
 		}
-		s.log.Warn("cannot resolve server", "server", src.Address, "err", err, "retry", retry)
+		s.dnsLog(retry)("cannot resolve server", "server", src.Address, "err", err, "retry", retry)
 		if !sleep(ctx, retry) {
 			return
 		}
@@ -188,6 +203,15 @@ func (s *Set) runServer(ctx context.Context, src Source) {
 }
 
 const dnsMax = 10 * time.Minute
+
+// dnsLog warns about the first failure of a series and keeps the retries,
+// which can go on for as long as the network is down, at debug level.
+func (s *Set) dnsLog(retry time.Duration) func(msg string, args ...any) {
+	if retry == s.opts.DNSRetry {
+		return s.log.Warn
+	}
+	return s.log.Debug
+}
 
 // runPool keeps a pool entry at MaxPoolAssociations reachable, truthful
 // addresses: it replaces the ones that stay bad for PoolReplaceAfter.
@@ -235,7 +259,7 @@ func (s *Set) runPool(ctx context.Context, p *poolState) {
 			added := 0
 			if err != nil {
 				p.dnsErr = err.Error()
-				s.log.Warn("cannot resolve pool", "pool", p.src.Address, "err", err, "retry", p.retry)
+				s.dnsLog(p.retry)("cannot resolve pool", "pool", p.src.Address, "err", err, "retry", p.retry)
 			} else {
 				p.dnsErr = ""
 				for _, ip := range addrs {
@@ -251,6 +275,7 @@ func (s *Set) runPool(ctx context.Context, p *poolState) {
 					}
 					a := newAssoc(netip.AddrPortFrom(ip, p.port), 'p', p.src, s.opts.ReplyTimeout, log2D(s.opts.Precision))
 					a.badSince = now
+					a.setFloor(s.floor)
 					s.assocs = append(s.assocs, a)
 					actx, cancel := context.WithCancel(ctx)
 					polls[a] = cancel
@@ -309,8 +334,12 @@ func (s *Set) poll(ctx context.Context, a *assoc) {
 			<-ctx.Done()
 			return
 		}
-		if wait := next.Sub(s.opts.Now()); wait > 0 && !sleep(ctx, wait) {
-			return
+		if wait := next.Sub(s.opts.Now()); wait > 0 {
+			// Sleep, then look again: the schedule may have moved.
+			if !sleep(ctx, wait) {
+				return
+			}
+			continue
 		}
 		if ctx.Err() != nil {
 			return
@@ -324,7 +353,8 @@ func (s *Set) exchange(ctx context.Context, a *assoc, buf []byte) {
 	if err != nil {
 		s.log.Debug("peer socket", "peer", a.name, "err", err)
 		s.mu.Lock()
-		a.transmit(s.opts.Now(), 0)
+		// Count the attempt, so that reach and backoff see the failure.
+		a.transmit(s.opts.Now(), ntp.Time(rand.Uint64()|1))
 		s.reselectLocked(s.opts.Now())
 		s.mu.Unlock()
 		return
