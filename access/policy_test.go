@@ -389,3 +389,17 @@ func TestZeroAddressDoesNotPanic(t *testing.T) {
 		t.Fatal("zero address may query")
 	}
 }
+
+func BenchmarkCheck(b *testing.B) {
+	p := mustNew(b, DefaultConfig())
+	now := t0
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := uint32(0)
+		for pb.Next() {
+			i++
+			a := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+			p.Check(a, ntp.ModeClient, now.Add(time.Duration(i)*time.Microsecond))
+		}
+	})
+}
