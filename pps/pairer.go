@@ -95,7 +95,8 @@ type Pairer struct {
 	lastSample   time.Time
 	lastOffset   time.Duration
 
-	c Counters
+	c          Counters
+	lastReason string
 }
 
 type pending struct {
@@ -231,7 +232,17 @@ func (p *Pairer) checkInterval(e Edge) bool {
 	return false
 }
 
-func (p *Pairer) reject(reason string) { p.c.Rejected[reason]++ }
+func (p *Pairer) reject(reason string) {
+	p.c.Rejected[reason]++
+	p.lastReason = reason
+}
+
+// LastRejection is the reason the most recent rejected pulse was not used.
+func (p *Pairer) LastRejection() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastReason
+}
 
 func (p *Pairer) push(e Edge) {
 	copy(p.ring[1:], p.ring[:len(p.ring)-1])

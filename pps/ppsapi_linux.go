@@ -40,7 +40,7 @@ func openPPSAPI(dev, polarity string) (*ppsAPISource, error) {
 		f, err = os.OpenFile(dev, os.O_RDONLY, 0)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", dev, err)
+		return nil, err // names the device already
 	}
 	s := &ppsAPISource{dev: dev, f: f}
 	s.fetcher = ioctlFetcher{f}
