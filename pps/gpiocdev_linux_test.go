@@ -118,3 +118,15 @@ func TestOpenGPIOCdevNoChip(t *testing.T) {
 		t.Error("opened GPIO18 on a machine without GPIO chips")
 	}
 }
+
+func FuzzLineEventDecode(f *testing.F) {
+	f.Add(make([]byte, 96))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var d lineEventDecoder
+		n := 0
+		used := d.decode(b, func(Edge) { n++ })
+		if used%48 != 0 || used > len(b) || len(b)-used >= 48 || n > used/48 {
+			t.Fatalf("decode(%d bytes) used %d, %d edges", len(b), used, n)
+		}
+	})
+}

@@ -142,6 +142,11 @@ func TestPairerSimulatedReceivers(t *testing.T) {
 			minSamples: n - 30,
 		},
 		{
+			name:       "clock stepped 0.7 s by someone else",
+			sim:        SimConfig{NMEALatency: 250 * time.Millisecond, NMEAJitter: 10 * time.Millisecond, Jitter: time.Microsecond, StepAt: 30*time.Minute + 300*time.Millisecond, Step: 700 * time.Millisecond},
+			minSamples: n - 30,
+		},
+		{
 			name:       "cable delay",
 			sim:        SimConfig{NMEALatency: 100 * time.Millisecond, EdgeDelay: 180 * time.Nanosecond},
 			cfg:        func(c *Config) { c.CableDelayNs = 150; c.OffsetNs = 30 },

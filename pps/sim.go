@@ -15,6 +15,8 @@ type SimConfig struct {
 	ClockOffset time.Duration // local clock minus UTC at Start
 	FreqPPM     float64       // local clock rate error, parts per million
 	EdgeDelay   time.Duration // cable and front-end delay of the edge
+	StepAt      time.Duration // when (after Start) the local clock is stepped, if Step is not zero
+	Step        time.Duration // the step: someone else setting the clock
 
 	Jitter     time.Duration // standard deviation of the captured edge times
 	PulseWidth time.Duration // 100 ms when zero
@@ -73,7 +75,11 @@ func NewSim(cfg SimConfig) *Sim {
 // Local maps a UTC instant to the simulated local clock, without jitter.
 func (s *Sim) Local(utc time.Time) time.Time {
 	el := utc.Sub(s.cfg.Start)
-	return utc.Add(s.cfg.ClockOffset + time.Duration(float64(el)*s.cfg.FreqPPM*1e-6))
+	off := s.cfg.ClockOffset + time.Duration(float64(el)*s.cfg.FreqPPM*1e-6)
+	if s.cfg.Step != 0 && el >= s.cfg.StepAt {
+		off += s.cfg.Step
+	}
+	return utc.Add(off)
 }
 
 // Next returns the next event.
