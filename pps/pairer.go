@@ -464,4 +464,7 @@ func (p *Pairer) FillStatus(now time.Time, st *status.PPS) {
 	st.Pulses = p.c.Pulses
 	st.Missed = p.c.Missed
 	st.Rejected = maps.Clone(p.c.Rejected)
+	st.Samples = p.c.Samples
+	st.Precision = p.precision
+	st.LabelOffset, st.LabelVerified = p.k, p.kVerified
 }

@@ -252,7 +252,8 @@ func TestPairerNoFixAndStates(t *testing.T) {
 	end := simStart.Add(20 * time.Minute)
 	var st status.PPS
 	p.FillStatus(end, &st)
-	if st.State != StateLocked || st.Backend != BackendSimulated || st.Device != "sim" || st.Pulses != c.Pulses || st.Rejected[ReasonNoFix] != c.Rejected[ReasonNoFix] || st.LowPrecision {
+	if st.State != StateLocked || st.Backend != BackendSimulated || st.Device != "sim" || st.Pulses != c.Pulses || st.Rejected[ReasonNoFix] != c.Rejected[ReasonNoFix] || st.LowPrecision ||
+		st.Samples != c.Samples || st.Precision != time.Microsecond || st.LabelOffset != 0 || st.LabelVerified {
 		t.Errorf("status %+v, counters %+v", st, c)
 	}
 	p.FillStatus(end.Add(10*time.Second), &st)

@@ -88,6 +88,13 @@ type PPS struct {
 	Pulses       uint64            `json:"pulses"`
 	Missed       uint64            `json:"missed"`
 	Rejected     map[string]uint64 `json:"rejected"`
+	Samples      uint64            `json:"samples"`      // pulses paired with their second and used
+	Precision    time.Duration     `json:"precision_ns"` // the backend's estimated capture error
+	// LabelOffset is how many seconds late the receiver labels its NMEA
+	// epochs against the PPS edge (1 for the classic wrong second), and
+	// LabelVerified whether that was checked against an independent clock.
+	LabelOffset   int  `json:"nmea_label_offset_s"`
+	LabelVerified bool `json:"nmea_label_verified"`
 }
 
 // Peer is one time source as `ntpq -p` and `stratum1 peers` show it. GPS and
