@@ -46,7 +46,9 @@ func readMBR(r io.ReaderAt) ([]partition, error) {
 	return parts, nil
 }
 
-func isFAT(t byte) bool { return t == 0x0b || t == 0x0c || t == 0x0e || t == 0x06 || t == 0x04 || t == 0x01 }
+func isFAT(t byte) bool {
+	return t == 0x0b || t == 0x0c || t == 0x0e || t == 0x06 || t == 0x04 || t == 0x01
+}
 
 // bootAndRoot picks the FAT boot partition and the Linux root partition:
 // the first of each, as in every Raspberry Pi OS image.
