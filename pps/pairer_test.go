@@ -331,3 +331,29 @@ func TestPhaseWindowWraps(t *testing.T) {
 		}
 	}
 }
+
+// An epoch may be delivered before the edge it names when the receiver
+// sends its sentences within milliseconds of the pulse.
+func TestPairerEpochBeforeItsEdge(t *testing.T) {
+	p := NewPairer(DefaultConfig(), nil)
+	p.SetSource("test", BackendSimulated, time.Microsecond)
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	lat := 3 * time.Millisecond
+	for i := range 20 {
+		sec := t0.Add(time.Duration(i) * time.Second)
+		p.Edge(Edge{Local: sec})
+		p.Second(Second{UTC: sec, Arrival: sec.Add(lat), Fix: true})
+	}
+	sec := t0.Add(20 * time.Second)
+	before := p.Counters().EpochsUnmatched
+	if _, ok := p.Second(Second{UTC: sec, Arrival: sec.Add(lat), Fix: true}); ok {
+		t.Fatal("epoch paired before its edge was delivered")
+	}
+	s, ok := p.Edge(Edge{Local: sec})
+	if !ok || !s.UTC.Equal(sec) || !s.Local.Equal(sec) {
+		t.Fatalf("late edge: sample %+v, %v; want the second %v", s, ok, sec)
+	}
+	if c := p.Counters(); c.EpochsUnmatched != before {
+		t.Errorf("the waiting epoch was counted unmatched")
+	}
+}
