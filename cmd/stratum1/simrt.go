@@ -2,14 +2,86 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
 
+	"golang.org/x/sync/errgroup"
+
+	"stratum1/appliance"
+	"stratum1/config"
+	"stratum1/gps"
 	"stratum1/sim"
 )
 
-// runRealtimeSim runs the appliance in real time on the simulated receiver
-// (issue 6). The lead replaces this file.
+// runRealtimeSim runs the whole appliance in real time with only the
+// hardware replaced: NMEA through a real pseudo-terminal and the serial
+// reader, simulated PPS edges, and a simulated oscillator that the
+// discipline steers. True time is the system clock, which it never changes.
 func runRealtimeSim(ctx context.Context, s sim.Settings, stdout, stderr io.Writer) error {
-	return errors.New("real-time simulation not built yet; use --virtual")
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cfg, err := simConfig(s)
+	if err != nil {
+		return err
+	}
+	rx, err := sim.NewReceiver(s, log.With("part", "sim-receiver"))
+	if err != nil {
+		return err
+	}
+	defer rx.Close()
+	cfg.GPS.Device = rx.Device
+
+	clock := sim.NewWallClock(s, sim.NewOscillator(s, rand.New(rand.NewPCG(uint64(s.Seed), 1))))
+	reader, err := gps.NewReader(cfg.GPS, gps.ReaderOptions{Logger: log.With("part", "gps"), Now: clock.Now})
+	if err != nil {
+		return err
+	}
+	hw := appliance.Hardware{Clock: clock, ServeTime: clock.At, GPS: reader}
+	if !s.NoPPS {
+		hw.PPS = sim.NewPulseSource(s, clock)
+	}
+	a, err := appliance.New(appliance.Options{Config: cfg, Hardware: hw, Logger: log, Version: version})
+	if err != nil {
+		return err
+	}
+	addrs, _, err := a.Listen()
+	if err != nil {
+		return err
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return rx.Run(ctx) })
+	g.Go(func() error { return a.Run(ctx) })
+	printSimBanner(stdout, s, addrs)
+	return g.Wait()
+}
+
+// simConfig is the daemon's configuration for the simulator: loopback
+// addresses, no drift file unless asked, no upstream peers.
+func simConfig(s sim.Settings) (config.Config, error) {
+	cfg := config.Default()
+	cfg.Server.Listen = []string{s.Listen}
+	cfg.HTTP.Listen = s.HTTP
+	cfg.GPS.Baud = "auto"
+	cfg.Discipline = sim.DisciplineConfig(s)
+	cfg.Discipline.DriftFile = s.DriftFile
+	return cfg, cfg.Validate()
+}
+
+func printSimBanner(w io.Writer, s sim.Settings, addrs []string) {
+	host, port := "127.0.0.1", "1123"
+	if len(addrs) > 0 {
+		if i := strings.LastIndex(addrs[0], ":"); i > 0 {
+			host, port = strings.Trim(addrs[0][:i], "[]"), addrs[0][i+1:]
+		}
+	}
+	fmt.Fprintf(w, `stratum1 sim: the appliance on a simulated receiver (true time = this machine's clock, never adjusted)
+  NTP        %s
+  dashboard  http://%s/
+  query it:  ntpdig -p %s %s
+             chronyd -Q 'server %s port %s iburst'
+             stratum1 status --server http://%s   |   stratum1 peers --server http://%s
+Ctrl-C stops it. State changes follow.
+`, strings.Join(addrs, ", "), s.HTTP, port, host, host, port, s.HTTP, s.HTTP)
 }

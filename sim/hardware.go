@@ -1,0 +1,173 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/creack/pty"
+
+	"stratum1/pps"
+)
+
+// Receiver is a simulated GPS receiver in real time: it writes NMEA for each
+// second of the system clock into a pseudo-terminal, which the daemon reads
+// through the same serial path as real hardware. Device is a stable symlink
+// to the pty's terminal side, re-pointed when the receiver is plugged back.
+type Receiver struct {
+	s      Settings
+	dir    string
+	Device string
+	start  time.Time
+	log    *slog.Logger
+
+	plugged atomic.Bool
+}
+
+// NewReceiver creates the receiver's directory and its first pty.
+func NewReceiver(s Settings, log *slog.Logger) (*Receiver, error) {
+	dir, err := os.MkdirTemp("", "stratum1-sim-")
+	if err != nil {
+		return nil, fmt.Errorf("sim receiver: %w", err)
+	}
+	return &Receiver{s: s, dir: dir, Device: filepath.Join(dir, "gps"), start: time.Now(), log: log}, nil
+}
+
+// Close removes the receiver's directory.
+func (r *Receiver) Close() error { return os.RemoveAll(r.dir) }
+
+// Plugged reports whether the serial device is present.
+func (r *Receiver) Plugged() bool { return r.plugged.Load() }
+
+// plug opens a new pty and points Device at it.
+func (r *Receiver) plug() (*os.File, error) {
+	master, tty, err := pty.Open()
+	if err != nil {
+		return nil, fmt.Errorf("open pty: %w", err)
+	}
+	// The terminal side stays open here too, so that the master does not
+	// see EIO while the daemon reopens it.
+	tmp := r.Device + ".new"
+	_ = os.Remove(tmp)
+	if err := os.Symlink(tty.Name(), tmp); err != nil {
+		master.Close()
+		tty.Close()
+		return nil, err
+	}
+	if err := os.Rename(tmp, r.Device); err != nil {
+		master.Close()
+		tty.Close()
+		return nil, err
+	}
+	r.plugged.Store(true)
+	go func() { <-time.After(time.Second); tty.Close() }()
+	return master, nil
+}
+
+// Run writes NMEA until ctx is done, unplugging (closing the pty) during
+// the settings' unplug windows.
+func (r *Receiver) Run(ctx context.Context) error {
+	master, err := r.plug()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if master != nil {
+			master.Close()
+		}
+	}()
+	for sec := time.Now().Truncate(time.Second).Add(time.Second); ; sec = sec.Add(time.Second) {
+		at := sec.Add(r.s.NMEALatency)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Until(at)):
+		}
+		run := sec.Sub(r.start)
+		unplugged := inAny(r.s.Unplugged, run)
+		switch {
+		case unplugged && master != nil:
+			r.log.Warn("simulated receiver unplugged")
+			master.Close()
+			master = nil
+			r.plugged.Store(false)
+			_ = os.Remove(r.Device)
+			continue
+		case unplugged:
+			continue
+		case master == nil:
+			if master, err = r.plug(); err != nil {
+				return err
+			}
+			r.log.Warn("simulated receiver plugged back")
+		}
+		label := sec.UTC()
+		if inAny(r.s.WrongSecond, run) {
+			label = label.Add(time.Second)
+		}
+		for _, line := range Sentences(label) {
+			if _, err := master.WriteString(line); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+				r.log.Debug("simulated receiver write", "err", err)
+			}
+		}
+	}
+}
+
+// PulseSource is a simulated PPS input in real time: an edge at every second
+// of the system clock, stamped by the simulated clock with jitter.
+type PulseSource struct {
+	s     Settings
+	clock *WallClock
+	rng   *rand.Rand
+	start time.Time
+}
+
+// NewPulseSource returns pulses stamped by clock.
+func NewPulseSource(s Settings, clock *WallClock) *PulseSource {
+	return &PulseSource{s: s, clock: clock, rng: rand.New(rand.NewPCG(uint64(s.Seed), 0x5eed)), start: time.Now()}
+}
+
+// Run delivers edges until ctx is done. It implements pps.Source.
+func (p *PulseSource) Run(ctx context.Context, fn func(pps.Edge)) error {
+	var seq uint64
+	for sec := time.Now().Truncate(time.Second).Add(time.Second); ; sec = sec.Add(time.Second) {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Until(sec)):
+		}
+		if inAny(p.s.Outages, sec.Sub(p.start)) {
+			continue
+		}
+		seq++
+		jitter := time.Duration(p.rng.NormFloat64() * float64(p.s.PPSJitter))
+		fn(pps.Edge{Local: p.clock.At(sec.Add(jitter)), Seq: seq})
+	}
+}
+
+// Backend names the simulated capture.
+func (p *PulseSource) Backend() string { return pps.BackendSimulated }
+
+// Device names the simulated input.
+func (p *PulseSource) Device() string { return "simulated" }
+
+// Precision is the simulated capture error.
+func (p *PulseSource) Precision() time.Duration { return max(p.s.PPSJitter, time.Nanosecond) }
+
+// Close does nothing.
+func (p *PulseSource) Close() error { return nil }
+
+func inAny(ws []Window, t time.Duration) bool {
+	for _, w := range ws {
+		if w.Contains(t) {
+			return true
+		}
+	}
+	return false
+}
