@@ -51,6 +51,10 @@ type Options struct {
 	Version  string
 	// Resolver for pool names; nil uses the system's.
 	Resolver peer.Resolver
+	// OnStateChange, if set, is called (without locks held) after every
+	// transition of the state machine, with a one-line description: the
+	// daemon passes it to systemd as its status.
+	OnStateChange func(State, string)
 }
 
 // Appliance is the whole daemon.
@@ -60,6 +64,8 @@ type Appliance struct {
 	log     *slog.Logger
 	version string
 	started time.Time
+	onState func(State, string)
+	ticked  atomic.Int64 // clock reading of the last tick, unix ns: the watchdog's proof of life
 
 	served  atomic.Pointer[ntp.ServerState]
 	disc    *discipline.Discipline
@@ -94,7 +100,7 @@ func New(opts Options) (*Appliance, error) {
 	}
 	a := &Appliance{
 		cfg: opts.Config, hw: hw, log: log, version: opts.Version,
-		started: hw.Clock.Now(),
+		started: hw.Clock.Now(), onState: opts.OnStateChange,
 		history: status.NewHistory(24*time.Hour, 10*time.Second),
 	}
 	a.served.Store(ntp.Unsynchronised(-20))
@@ -107,7 +113,7 @@ func New(opts Options) (*Appliance, error) {
 	if hw.PPS != nil {
 		a.pairer.SetSource(hw.PPS.Device(), hw.PPS.Backend(), hw.PPS.Precision())
 	}
-	a.machine = NewMachine(recoverAfter, a.started)
+	a.machine = NewMachine(opts.Config.Peers.GPSRecoverAfter, a.started)
 
 	pol, err := access.New(opts.Config.Access)
 	if err != nil {
@@ -210,6 +216,13 @@ func (a *Appliance) HTTPURL() string {
 	return a.httpURL
 }
 
+// Healthy reports whether the main loop has ticked within the last few
+// seconds, for the service manager's watchdog.
+func (a *Appliance) Healthy() bool {
+	last := a.ticked.Load()
+	return last == 0 || time.Since(time.Unix(0, last)) < 10*time.Second
+}
+
 // Reload applies a new configuration to the parts that change without a
 // restart: access rules, rate limits and the query networks. The old
 // configuration stays when the new one is invalid.
@@ -237,6 +250,7 @@ func (a *Appliance) tickLoop(ctx context.Context) error {
 		case <-t.C:
 		}
 		now := a.now()
+		a.ticked.Store(time.Now().UnixNano())
 		a.disc.Tick(now)
 		a.feedPeers(now)
 		a.update(now)

@@ -127,7 +127,3 @@ func (m *Machine) orNoTime(fallback State) State {
 	}
 	return fallback
 }
-
-// recoverAfter is how long GPS must be healthy again before the box leaves
-// the peers for it.
-const recoverAfter = 5 * time.Minute

@@ -53,6 +53,12 @@ func (a *Appliance) Snapshot() status.Snapshot {
 		s.Source = "GPS"
 	}
 	a.resp.FillStatus(&s.Server)
+	ac := a.policy.Load().Counters()
+	s.Server.Access = map[string]uint64{
+		"served": ac.Served, "limited": ac.Limited, "kiss_rate": ac.KissRate, "kiss_deny": ac.KissDeny,
+		"ignored": ac.Ignored, "mode_dropped": ac.ModeDropped, "control_refused": ac.ControlRefused,
+		"evicted": ac.Evicted, "table_capacity": uint64(ac.TableCapacity), "table_bytes": uint64(ac.TableBytes),
+	}
 	return s
 }
 

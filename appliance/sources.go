@@ -1,6 +1,7 @@
 package appliance
 
 import (
+	"fmt"
 	"time"
 
 	"stratum1/discipline"
@@ -154,11 +155,25 @@ func (a *Appliance) update(now time.Time) {
 		a.pairer.SetClockError(st.EstError * 4)
 	}
 	a.mu.Unlock()
+	served := a.servedState(state, sel)
+	a.served.Store(served)
 	if changed {
-		a.log.Info("state change", "from", prev, "to", state, "offset", st.Offset,
+		a.log.Info("state change", "from", prev, "to", state, "stratum", served.Stratum,
+			"refid", served.RefID.Format(served.Stratum), "offset", st.Offset,
 			"est_error", st.EstError, "frequency_ppm", st.FrequencyPPM)
+		if a.peers != nil {
+			// While GPS steers the clock the peers are only a cross-check:
+			// poll them gently. Otherwise they may be needed at any moment.
+			floor := time.Duration(0)
+			if state == Locked {
+				floor = 1024 * time.Second
+			}
+			a.peers.SetPollFloor(floor)
+		}
+		if a.onState != nil {
+			a.onState(state, fmt.Sprintf("%s, stratum %d, refid %s", state, served.Stratum, served.RefID.Format(served.Stratum)))
+		}
 	}
-	a.served.Store(a.servedState(state, sel))
 }
 
 type peerSelection struct {

@@ -64,6 +64,10 @@ type Config struct {
 	// CrossCheckThreshold is how far the GPS time may be from the majority
 	// of the true-chimers before the GPS is distrusted.
 	CrossCheckThreshold time.Duration `toml:"cross_check_threshold"`
+	// GPSRecoverAfter is how long GPS must be healthy again before the box
+	// leaves the peers and serves stratum 1 from it again, so that a
+	// flapping antenna does not make the served stratum flap.
+	GPSRecoverAfter time.Duration `toml:"gps_recover_after"`
 }
 
 // DefaultConfig returns the defaults: no upstream peers.
@@ -73,6 +77,7 @@ func DefaultConfig() Config {
 		PoolReplaceAfter:    15 * time.Minute,
 		MaxDistance:         1500 * time.Millisecond,
 		CrossCheckThreshold: 500 * time.Millisecond,
+		GPSRecoverAfter:     5 * time.Minute,
 	}
 }
 
@@ -125,6 +130,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxDistance <= 0 || c.MaxDistance > 16*time.Second {
 		return fmt.Errorf("max_distance: %v is outside (0, 16s]", c.MaxDistance)
+	}
+	if c.GPSRecoverAfter < 0 {
+		return fmt.Errorf("gps_recover_after: %v must not be negative", c.GPSRecoverAfter)
 	}
 	if c.CrossCheckThreshold <= 0 {
 		return fmt.Errorf("cross_check_threshold: %v must be positive", c.CrossCheckThreshold)

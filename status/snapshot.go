@@ -122,6 +122,9 @@ type Server struct {
 	Answered uint64            `json:"answered"`
 	KoD      map[string]uint64 `json:"kod"`
 	Dropped  map[string]uint64 `json:"dropped"` // by reason
+	// Access holds the access policy's decisions (served, limited,
+	// kiss_rate, kiss_deny, ignored, ...) and its client table's size.
+	Access map[string]uint64 `json:"access,omitempty"`
 }
 
 // Provider returns a fresh snapshot. The appliance implements it.

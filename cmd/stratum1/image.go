@@ -5,20 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"stratum1/deploy/bootcfg"
 	"stratum1/deploy/image"
 )
-
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (l *stringList) String() string { return strings.Join(*l, ",") }
-func (l *stringList) Set(s string) error {
-	*l = append(*l, s)
-	return nil
-}
 
 // cmdImage writes a ready-to-flash Raspberry Pi OS image with stratum1
 // installed, without root or loop mounts.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"io"
 	"log/slog"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"stratum1/config"
 	"stratum1/discipline"
 	"stratum1/gps"
+	"stratum1/internal/sdnotify"
+	"stratum1/peer"
 	"stratum1/pps"
 )
 
@@ -21,6 +24,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlagSet("run", stderr)
 	path := fs.String("config", "", "configuration file (TOML); defaults fit a Raspberry Pi with a GPS hat")
 	noAdjust := fs.Bool("no-clock-adjust", false, "never change the system clock: observe and serve only")
+	var ov overrides
+	ov.declare(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -30,6 +35,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if cfg, err = config.Load(*path); err != nil {
 			return err
 		}
+	}
+	if err := ov.apply(&cfg); err != nil {
+		return err
 	}
 	log := newLogger(stderr, cfg.Log.Level)
 
@@ -54,7 +62,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			log.Info("pps capture", "device", src.Device(), "backend", src.Backend())
 		}
 	}
-	a, err := appliance.New(appliance.Options{Config: cfg, Hardware: hw, Logger: log, Version: version})
+	a, err := appliance.New(appliance.Options{
+		Config: cfg, Hardware: hw, Logger: log, Version: version,
+		OnStateChange: func(_ appliance.State, desc string) { _ = sdnotify.Status(desc) },
+	})
 	if err != nil {
 		return err
 	}
@@ -63,13 +74,62 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	log.Info("serving NTP", "addrs", addrs, "clock_adjust", !*noAdjust, "version", version)
-	go reloadOnHangup(ctx, *path, a, log)
-	return a.Run(ctx)
+	// Ready once the sockets are bound: clients get unsynchronised
+	// replies until the clock is disciplined, which is what RFC 5905 wants.
+	if err := sdnotify.Ready(); err != nil {
+		log.Warn("sd_notify", "err", err)
+	}
+	go func() { _ = sdnotify.WatchdogLoopHealthy(ctx, a.Healthy) }()
+	go reloadOnHangup(ctx, *path, ov, a, log)
+	err = a.Run(ctx)
+	_ = sdnotify.Stopping()
+	return err
+}
+
+// overrides are the command-line flags that stand in for (or add to) the
+// configuration file, so that a first try needs no file at all.
+type overrides struct {
+	servers, pools, listen stringList
+	http                   string
+	noGPS                  bool
+}
+
+func (o *overrides) declare(fs *flag.FlagSet) {
+	fs.Var(&o.servers, "server", "upstream NTP server HOST[:PORT] (repeatable; replaces the file's servers)")
+	fs.Var(&o.pools, "pool", "upstream pool NAME (repeatable; replaces the file's pools)")
+	fs.Var(&o.listen, "listen", "serve NTP on ADDR:PORT (repeatable; replaces [server] listen)")
+	fs.StringVar(&o.http, "http", "", "status API and dashboard on ADDR:PORT (replaces [http] listen)")
+	fs.BoolVar(&o.noGPS, "no-gps", false, "no GPS receiver or PPS: serve from upstream peers only")
+}
+
+func (o overrides) apply(cfg *config.Config) error {
+	if len(o.servers) > 0 {
+		cfg.Peers.Servers = nil
+		for _, s := range o.servers {
+			cfg.Peers.Servers = append(cfg.Peers.Servers, peer.Source{Address: s, IBurst: true})
+		}
+	}
+	if len(o.pools) > 0 {
+		cfg.Peers.Pools = nil
+		for _, s := range o.pools {
+			cfg.Peers.Pools = append(cfg.Peers.Pools, peer.Source{Address: s, IBurst: true})
+		}
+	}
+	if len(o.listen) > 0 {
+		cfg.Server.Listen = o.listen
+	}
+	if o.http != "" {
+		cfg.HTTP.Listen = o.http
+	}
+	if o.noGPS {
+		cfg.GPS.Device, cfg.PPS.Device, cfg.PPS.Pin = "", "", ""
+	}
+	return cfg.Validate()
 }
 
 // reloadOnHangup re-reads the configuration on SIGHUP; a bad file is
 // rejected and the running configuration kept.
-func reloadOnHangup(ctx context.Context, path string, a *appliance.Appliance, log *slog.Logger) {
+func reloadOnHangup(ctx context.Context, path string, ov overrides, a *appliance.Appliance, log *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -83,10 +143,15 @@ func reloadOnHangup(ctx context.Context, path string, a *appliance.Appliance, lo
 			log.Warn("SIGHUP: no configuration file to reload")
 			continue
 		}
+		_ = sdnotify.Reloading()
 		cfg, err := config.Load(path)
+		if err == nil {
+			err = ov.apply(&cfg)
+		}
 		if err == nil {
 			err = a.Reload(cfg)
 		}
+		_ = sdnotify.Ready()
 		if err != nil {
 			log.Error("reload rejected; keeping the running configuration", "err", err)
 			continue

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,10 +21,13 @@ import (
 // hardware replaced: NMEA through a real pseudo-terminal and the serial
 // reader, simulated PPS edges, and a simulated oscillator that the
 // discipline steers. True time is the system clock, which it never changes.
-func runRealtimeSim(ctx context.Context, s sim.Settings, stdout, stderr io.Writer) error {
+func runRealtimeSim(ctx context.Context, s sim.Settings, peers realtimePeers, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	cfg, err := simConfig(s)
 	if err != nil {
+		return err
+	}
+	if err := peers.apply(&cfg); err != nil {
 		return err
 	}
 	rx, err := sim.NewReceiver(s, log.With("part", "sim-receiver"))
@@ -38,7 +42,8 @@ func runRealtimeSim(ctx context.Context, s sim.Settings, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	hw := appliance.Hardware{Clock: clock, ServeTime: clock.At, GPS: reader}
+	// ClockAdjust: the discipline does steer a clock here, the simulated one.
+	hw := appliance.Hardware{Clock: clock, ServeTime: clock.At, GPS: reader, ClockAdjust: true}
 	if !s.NoPPS {
 		hw.PPS = sim.NewPulseSource(s, clock)
 	}
@@ -55,6 +60,19 @@ func runRealtimeSim(ctx context.Context, s sim.Settings, stdout, stderr io.Write
 	g.Go(func() error { return a.Run(ctx) })
 	printSimBanner(stdout, s, addrs)
 	return g.Wait()
+}
+
+// realtimePeers are the upstream servers of a real-time simulation: with
+// them the simulated box cross-checks its receiver (try --wrong-second).
+type realtimePeers struct{ servers, pools stringList }
+
+func (p *realtimePeers) declare(fs *flag.FlagSet) {
+	fs.Var(&p.servers, "server", "real-time mode: upstream NTP server HOST[:PORT] (repeatable)")
+	fs.Var(&p.pools, "pool", "real-time mode: upstream pool NAME (repeatable)")
+}
+
+func (p realtimePeers) apply(cfg *config.Config) error {
+	return overrides{servers: p.servers, pools: p.pools}.apply(cfg)
 }
 
 // simConfig is the daemon's configuration for the simulator: loopback
@@ -79,9 +97,9 @@ func printSimBanner(w io.Writer, s sim.Settings, addrs []string) {
 	fmt.Fprintf(w, `stratum1 sim: the appliance on a simulated receiver (true time = this machine's clock, never adjusted)
   NTP        %s
   dashboard  http://%s/
-  query it:  ntpdig -p %s %s
-             chronyd -Q 'server %s port %s iburst'
+  query it:  chronyd -Q 'server %s port %s iburst maxsamples 4'     (Debian package chrony; changes nothing)
              stratum1 status --server http://%s   |   stratum1 peers --server http://%s
+             (ntpdig and ntpq only speak to port 123: run the sim with --listen 127.0.0.1:123 as root for them)
 Ctrl-C stops it. State changes follow.
-`, strings.Join(addrs, ", "), s.HTTP, port, host, host, port, s.HTTP, s.HTTP)
+`, strings.Join(addrs, ", "), s.HTTP, host, port, s.HTTP, s.HTTP)
 }
