@@ -44,7 +44,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	clock := &discipline.SystemClock{NoAdjust: *noAdjust}
 	hw := appliance.Hardware{Clock: clock, ClockAdjust: !*noAdjust}
 	if cfg.GPS.Device != "" {
-		r, err := gps.NewReader(cfg.GPS, gps.ReaderOptions{Logger: log.With("part", "gps"), RefDate: buildDate()})
+		r, err := gps.NewReader(cfg.GPS, gps.ReaderOptions{Logger: log.With("part", "gps"), RefDate: rolloverRef(cfg.Discipline.DriftFile)})
 		if err != nil {
 			return err
 		}
@@ -166,6 +166,17 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 		l = slog.LevelInfo
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// rolloverRef is the GPS week-rollover reference: the later of the build
+// date and the last time the daemon saved its drift file (a box that ran
+// last week knows that it is not 2007).
+func rolloverRef(driftFile string) time.Time {
+	ref := buildDate()
+	if fi, err := os.Stat(driftFile); err == nil && fi.ModTime().After(ref) {
+		ref = fi.ModTime().UTC()
+	}
+	return ref
 }
 
 // projectEpoch is the rollover reference of a binary built without version
