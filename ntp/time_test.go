@@ -41,7 +41,7 @@ func TestTimeEraBoundaries(t *testing.T) {
 		t.Fatalf("second before rollover has %d seconds, want 2^32-1", got)
 	}
 	if got := TimeFrom(time.Unix(0, 0)).Seconds(); got != unixToNTP {
-		t.Fatalf("unix epoch = %d NTP seconds, want %d", got, unixToNTP)
+		t.Fatalf("unix epoch = %d NTP seconds, want %d", got, uint32(unixToNTP))
 	}
 	// RFC 4330 convention without a pivot.
 	if got := TimeFrom(rollover.Add(time.Hour)).Time(); !got.Equal(rollover.Add(time.Hour)) {

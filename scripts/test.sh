@@ -14,7 +14,8 @@ need=()
 for pair in chronyd:chrony ntpdig:ntpsec-ntpdig faketime:faketime \
 	qemu-arm-static:qemu-user-static mcopy:mtools mkfs.vfat:dosfstools \
 	sfdisk:fdisk debugfs:e2fsprogs mkfs.ext4:e2fsprogs lintian:lintian \
-	chromium:chromium systemd-analyze:systemd; do
+	chromium:chromium systemd-analyze:systemd patch:patch unshare:util-linux \
+	ip:iproute2 useradd:passwd python3:python3 taskset:util-linux; do
 	prog=${pair%%:*} pkg=${pair##*:}
 	command -v "$prog" >/dev/null 2>&1 || [ -x "/usr/sbin/$prog" ] || [ -x "/sbin/$prog" ] || need+=("$pkg")
 done
@@ -40,5 +41,7 @@ echo "== cross-build for the Raspberry Pi"
 GOOS=linux GOARCH=arm GOARM=6 go build -o /dev/null ./cmd/stratum1
 GOOS=linux GOARCH=arm GOARM=7 go build -o /dev/null ./cmd/stratum1
 GOOS=linux GOARCH=arm64 go build -o /dev/null ./cmd/stratum1
+echo "== PPS ioctl layouts and pairing on 32-bit ARM (qemu)"
+GOOS=linux GOARCH=arm GOARM=6 go test -exec qemu-arm-static ./pps/ ./ntp/
 echo "== go test -race"
 go test -race -timeout 40m ./...
