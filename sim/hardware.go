@@ -111,7 +111,7 @@ func (r *Receiver) Run(ctx context.Context) error {
 		if inAny(r.s.WrongSecond, run) {
 			label = label.Add(time.Second)
 		}
-		for _, line := range Sentences(label) {
+		for _, line := range append(Sentences(label), SkySentences(label)...) {
 			if _, err := master.WriteString(line); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 				r.log.Debug("simulated receiver write", "err", err)
 			}
