@@ -63,54 +63,38 @@ func (a *Appliance) Snapshot() status.Snapshot {
 }
 
 // refclockRows lists GPS and PPS as sources, as ntpq -p shows reference
-// clocks, with the tally of the one in use.
+// clocks, with the tally of the one in use. Offsets follow ntpq: the source
+// minus our clock.
 func (a *Appliance) refclockRows(s status.Snapshot, state State) []status.Peer {
-	var rows []status.Peer
+	a.mu.Lock()
+	distrusted, reachGPS, reachPPS, gpsOffset := a.distrusted, a.reachGPS, a.reachPPS, a.lastGPSOffset
+	a.mu.Unlock()
 	inUse := state == Locked || state == Holdover
-	if a.hw.GPS != nil {
-		tally := " "
+	tally := func(selected, candidate bool) string {
 		switch {
-		case a.hw.PPS == nil && inUse:
-			tally = "*"
-		case s.GPS.Mode >= 2:
-			tally = "+"
+		case distrusted:
+			return "x"
+		case selected:
+			return "*"
+		case candidate:
+			return "+"
 		}
-		if a.isDistrusted() {
-			tally = "x"
-		}
-		rows = append(rows, status.Peer{
-			Name: "GPS", Tally: tally, RefID: "GPS", Type: "l", Poll: 1e9,
-			Reach: a.reachOf(&a.reachGPS), When: s.Time.Sub(s.GPS.Time),
-			Offset: a.gpsOffset(),
-		})
+		return " "
+	}
+	refclock := func(name, tally string, reach uint8, last time.Time, offset, jitter time.Duration) status.Peer {
+		return status.Peer{Name: name, Tally: tally, RefID: name, Type: "l", Poll: time.Second,
+			Reach: reach, When: s.Time.Sub(last), Offset: -offset, Jitter: jitter}
+	}
+	var rows []status.Peer
+	if a.hw.GPS != nil {
+		t := tally(a.hw.PPS == nil && inUse, s.GPS.Mode >= 2)
+		rows = append(rows, refclock("GPS", t, reachGPS, s.GPS.Time, gpsOffset, 0))
 	}
 	if a.hw.PPS != nil {
-		tally := " "
-		if inUse {
-			tally = "*"
-		}
-		if a.isDistrusted() {
-			tally = "x"
-		}
-		rows = append(rows, status.Peer{
-			Name: "PPS", Tally: tally, RefID: "PPS", Type: "l", Poll: 1e9,
-			Reach: a.reachOf(&a.reachPPS), When: s.Time.Sub(s.PPS.LastEdge),
-			Offset: s.System.Offset, Jitter: s.PPS.Jitter,
-		})
+		t := tally(inUse, false)
+		rows = append(rows, refclock("PPS", t, reachPPS, s.PPS.LastEdge, s.System.Offset, s.PPS.Jitter))
 	}
 	return rows
-}
-
-func (a *Appliance) reachOf(r *uint8) uint8 {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return *r
-}
-
-func (a *Appliance) gpsOffset() time.Duration {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.lastGPSOffset
 }
 
 // shiftReach updates the reference clocks' reach registers once a second,
