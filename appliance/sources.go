@@ -106,12 +106,6 @@ func (a *Appliance) feedPeers(now time.Time) {
 	}
 }
 
-func (a *Appliance) isDistrusted() bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.distrusted
-}
-
 func (a *Appliance) setDistrusted(v bool) {
 	a.mu.Lock()
 	a.distrusted = v
@@ -204,11 +198,4 @@ func (a *Appliance) servedState(s State, sel peerSelection) *ntp.ServerState {
 		}
 	}
 	return ntp.Unsynchronised(-20)
-}
-
-func abs(d time.Duration) time.Duration {
-	if d < 0 {
-		return -d
-	}
-	return d
 }
