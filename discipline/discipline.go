@@ -35,13 +35,21 @@ const (
 	jumpSamples   = 5   // consecutive consistent outliers accepted as a phase jump
 	holdoverAfter = 2500 * time.Millisecond
 	ppsFresh      = 3 * time.Second // NMEA is ignored while pulses are this recent
-	biasAlpha     = 1.0 / 8         // disturbance detector: EWMA of normalised innovations
-	biasLimit     = 1.1             // about 4.3 sigma of that average
-	boostFor      = 5 * time.Minute // after a disturbance, track fast for this long
-	boostFactor   = 400.0           // process noise multiplier while boosted
-	driftNoise    = 1e-24           // drift random walk, s^-3: drift matters only when boosted
-	lockGood      = 4               // consecutive in-bound updates to declare lock
-	controlTC     = 2.0             // seconds over which an estimated offset is slewed out
+	boostFor      = 5 * time.Minute // after a disturbance, track fast for at least this long
+	driftNoise    = 1e-24           // drift random walk, s^-3, of the quiet model
+	// The fast model: a crystal whose temperature changes (a Pi's CPU
+	// load) drifts by up to about 1e-8/s at once, decaying over minutes.
+	fastDriftNoise  = 3e-18 // drift random walk, s^-3
+	fastWanderRatio = 100.0 // frequency random walk, times the measured wander's
+	// detectLimit is the CUSUM threshold on the log-likelihood ratio of
+	// the fast model over the quiet one: high enough that hours of quiet
+	// operation do not cross it.
+	detectLimit = 12.0
+	// onsetLimit is the drift detector's threshold on its log-likelihood
+	// ratio, maximised over onsetLen possible starts.
+	onsetLimit = 8.0
+	lockGood   = 4   // consecutive in-bound updates to declare lock
+	controlTC  = 2.0 // seconds over which an estimated offset is slewed out
 )
 
 // Discipline steers a Clock to the samples it is handed. It does no I/O of
@@ -56,7 +64,11 @@ type Discipline struct {
 	published atomic.Pointer[ntp.ServerState]
 	precision int8
 
-	f          filter
+	f          filter // the quiet model: the estimate the loop steers by
+	fast       filter // the same data under the fast (disturbed) model
+	cusum      float64
+	onset      onsetDetector
+	disturbed  uint64
 	started    bool
 	pending    []Sample
 	freqPPM    float64 // correction in force
@@ -74,7 +86,6 @@ type Discipline struct {
 	holdStart  time.Time
 	offset     time.Duration
 	jitter2    float64 // EWMA of squared innovations, s^2
-	bias       float64
 	boostUntil time.Time
 	gain       float64
 	goodRun    int
@@ -171,13 +182,17 @@ func (d *Discipline) Sample(s Sample) error {
 	d.predict(dt)
 	d.lastT, d.lastLocal = s.True, s.Local
 	nu, sv := d.f.innovation(z, r)
-	if math.Abs(nu) > gateSigma*math.Sqrt(sv) {
+	// An outlier is one under either model: the fast model follows a real
+	// disturbance, so the quiet model's lag does not reject it.
+	if nf, sf := d.fast.innovation(z, r); math.Abs(nu) > gateSigma*math.Sqrt(sv) && math.Abs(nf) > gateSigma*math.Sqrt(sf) {
 		return d.reject(s, z, r)
 	}
 	d.rejects = d.rejects[:0]
+	d.detectDisturbance(s.Local, z, r)
+	nu, _ = d.f.innovation(z, r)
 	d.gain = d.f.update(z, r)
+	d.fast.update(z, r)
 	d.jitter2 += (nu*nu - d.jitter2) / 32
-	d.detectDisturbance(s.Local, nu/math.Sqrt(sv))
 	d.accept(s, z, r)
 	return nil
 }
@@ -230,6 +245,8 @@ func (d *Discipline) initialise(s Sample, z, r float64) error {
 	}
 	d.pending = d.pending[:0]
 	d.f.reset(z, sigma, y0, sy, 2e-9)
+	d.fast = d.f
+	d.onset.reset()
 	d.started = true
 	d.lastT, d.lastLocal, d.lastSample = s.True, s.Local, s.Local
 	if math.Abs(med) > d.cfg.StepThreshold.Seconds() && d.stepAllowed() {
@@ -271,6 +288,8 @@ func (d *Discipline) reject(s Sample, z, r float64) error {
 	d.f.p[0][0] = r
 	d.f.p[0][1], d.f.p[1][0], d.f.p[0][2], d.f.p[2][0] = 0, 0, 0, 0
 	d.f.p[1][1] += (10 * sigma) * (10 * sigma)
+	d.fast = d.f
+	d.onset.reset()
 	if math.Abs(z) > d.cfg.StepThreshold.Seconds() && d.stepAllowed() {
 		d.step(z, s.Local)
 	}
@@ -315,15 +334,31 @@ func (d *Discipline) accept(s Sample, z, r float64) {
 	d.publish(s.Local)
 }
 
-// predict advances the filter with the process noise currently assumed.
+// predict advances both models; the quiet one takes the fast model's
+// process noise while a disturbance lasts.
 func (d *Discipline) predict(dt float64) {
-	qy := d.wander() * d.wander()
-	qd := driftNoise
-	if d.lastLocal.Before(d.boostUntil) {
-		qy *= boostFactor
-		qd *= boostFactor * boostFactor
+	w2 := d.wander() * d.wander()
+	qyFast, qdFast := w2*fastWanderRatio, fastDriftNoise
+	if d.boosted() {
+		d.f.predict(dt, qyFast, qdFast)
+	} else {
+		d.f.predict(dt, w2, driftNoise)
 	}
-	d.f.predict(dt, qy, qd)
+	d.fast.predict(dt, qyFast, qdFast)
+}
+
+// boosted reports whether the loop is following a disturbance: for
+// boostFor after one is detected, and for as long as the fast model still
+// sees a significant drift.
+func (d *Discipline) boosted() bool {
+	if d.boostUntil.IsZero() {
+		return false
+	}
+	if d.lastLocal.Before(d.boostUntil) || math.Abs(d.fast.x[2]) > 3*d.fast.sigma(2) {
+		return true
+	}
+	d.boostUntil = time.Time{}
+	return false
 }
 
 // wander returns the random-walk frequency noise, measured when possible.
@@ -334,23 +369,45 @@ func (d *Discipline) wander() float64 {
 	return d.cfg.Wander * 1e-6
 }
 
-// detectDisturbance watches the normalised innovations: under the model
-// they average to zero, so a persistent bias means that the oscillator has
-// changed (temperature) faster than the filter follows, and the filter is
-// made fast again for a while.
-func (d *Discipline) detectDisturbance(now time.Time, zn float64) {
-	d.bias += (zn - d.bias) * biasAlpha
-	if math.Abs(d.bias) < biasLimit {
+// detectDisturbance runs Page's CUSUM test on the log-likelihood ratio of
+// the measurement z under the fast model against the quiet one. In quiet
+// operation the quiet model predicts better and the sum stays near zero;
+// when the oscillator changes (temperature) faster than the quiet model
+// allows, the fast model wins sample after sample, and once the evidence
+// crosses detectLimit the quiet model takes the fast one's state and its
+// process noise until the disturbance is over.
+func (d *Discipline) detectDisturbance(now time.Time, z, r float64) {
+	if d.boosted() {
+		d.cusum = 0
 		return
 	}
-	d.bias = 0
-	if !now.Before(d.boostUntil) {
-		d.log.Debug("disturbance detected: shortening the time constant")
+	ns, ss := d.f.innovation(z, r)
+	if d.state != Locked || d.source != PPS {
+		d.onset.reset()
+	} else if d.onset.fresh >= onsetLen || d.onset.n == 0 {
+		w2 := d.wander() * d.wander()
+		d.onset.signature(d.f, w2, driftNoise, r)
 	}
+	if llr, size, back := d.onset.add(ns, ss); d.state == Locked && llr > onsetLimit {
+		d.disturbed++
+		d.log.Debug("drift step detected: following the fast model", "drift", size, "updates_ago", back)
+		d.f = d.fast
+		d.boostUntil = now.Add(boostFor)
+		d.onset.reset()
+		d.cusum = 0
+		return
+	}
+	nf, sf := d.fast.innovation(z, r)
+	d.cusum = max(0, d.cusum+0.5*math.Log(ss/sf)+ns*ns/(2*ss)-nf*nf/(2*sf))
+	if d.cusum < detectLimit {
+		return
+	}
+	d.cusum = 0
+	d.disturbed++
+	d.log.Debug("disturbance detected: following the fast model", "offset", time.Duration(z*1e9))
+	d.f = d.fast
 	d.boostUntil = now.Add(boostFor)
-	sx := d.f.sigma(0)
-	d.f.p[1][1] += sx * sx
-	d.f.p[2][2] += sx * sx / 100
+	d.onset.reset()
 }
 
 // control sets the frequency that cancels the estimated frequency error and
@@ -368,6 +425,7 @@ func (d *Discipline) control() {
 	}
 	d.stab.correct(d.lastLocal, freq)
 	d.f.x[1] += (freq - d.freqPPM) * 1e-6
+	d.fast.x[1] += (freq - d.freqPPM) * 1e-6
 	d.freqPPM = freq
 }
 
@@ -383,6 +441,8 @@ func (d *Discipline) step(offset float64, now time.Time) {
 	d.steps++
 	d.stepTotal += by
 	d.f.x[0] -= offset
+	d.fast.x[0] -= offset
+	d.onset.reset()
 	d.lastLocal = d.lastLocal.Add(by)
 	d.lastSample = d.lastSample.Add(by)
 	d.stab.reset()
@@ -439,6 +499,10 @@ func (d *Discipline) holdover(now time.Time) {
 	}
 	d.boostUntil = time.Time{}
 	d.predict(dt)
+	// Without data the fast model only grows its variance; it starts again
+	// from the quiet one when the pulses return.
+	d.fast = d.f
+	d.onset.reset()
 	d.lastT = d.lastT.Add(now.Sub(d.lastLocal))
 	d.lastLocal = now
 	d.control()

@@ -21,8 +21,8 @@ type stability struct {
 	uT      time.Time
 	uPPM    float64
 	next    time.Time
-	phase   []float64 // oscillator phase every stabilityTau, s
-	noise2  float64   // variance of the phase measurement, s^2
+	phase   []point // oscillator phase about every stabilityTau
+	noise2  float64 // variance of the phase measurement, s^2
 	started bool
 	recent  []point // oscillator phase every recentEvery, for holdover
 }
@@ -126,7 +126,7 @@ func (s *stability) add(now time.Time, x, sx float64) {
 	if len(s.phase) == stabilityLen {
 		s.phase = append(s.phase[:0], s.phase[1:]...)
 	}
-	s.phase = append(s.phase, x-u)
+	s.phase = append(s.phase, point{now, x - u})
 	s.noise2 += (sx*sx - s.noise2) / 8
 }
 
@@ -145,12 +145,15 @@ func (s *stability) wander() (float64, bool) {
 		return 0, false
 	}
 	tau := stabilityTau.Seconds()
-	// The median of the squared differences, scaled to the mean for a
-	// normal distribution, so that one temperature transient in the
-	// history does not count as wander.
+	// The median of the squared differences of consecutive frequencies,
+	// scaled to the mean for a normal distribution, so that one
+	// temperature transient in the history does not count as wander. The
+	// points fall on whole seconds of samples, not exactly every tau, and
+	// at tens of ppm a second's slip matters: the slopes use their times.
+	slope := func(a, b point) float64 { return (b.phase - a.phase) / b.t.Sub(a.t).Seconds() }
 	d2 := make([]float64, 0, n-2)
 	for i := 2; i < n; i++ {
-		d := (s.phase[i] - 2*s.phase[i-1] + s.phase[i-2]) / tau
+		d := slope(s.phase[i-1], s.phase[i]) - slope(s.phase[i-2], s.phase[i-1])
 		d2 = append(d2, d*d)
 	}
 	ms := median(d2)/0.4549 - 6*s.noise2/(tau*tau)

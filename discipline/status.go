@@ -22,6 +22,7 @@ type Stats struct {
 	Updates      int
 	Rejected     uint64
 	WholeSecond  uint64 // samples refused for disagreeing by whole seconds
+	Disturbances uint64 // oscillator disturbances (temperature) detected
 	Leap         string
 	LeapAt       time.Time
 }
@@ -48,6 +49,7 @@ func (d *Discipline) Stats() Stats {
 		Updates:      d.updates,
 		Rejected:     d.rejected,
 		WholeSecond:  d.wholeSec,
+		Disturbances: d.disturbed,
 		Leap:         d.armed.String(),
 		LeapAt:       d.leapAt,
 	}

@@ -63,3 +63,17 @@ func TestTargetsDriftFile(t *testing.T) {
 		}
 	}
 }
+
+// The defaults, six hours: 1 µs of jitter, 30 ppm, 0.3 s; the RMS target
+// holds on every seed.
+func TestTargetsDefaults(t *testing.T) {
+	for _, seed := range seeds {
+		s := DefaultSettings()
+		s.Seed = seed
+		sum := run(t, s)
+		jit := float64(s.PPSJitter.Nanoseconds())
+		if sum.LockS < 0 || sum.LockS > 60 || sum.RMSNs > 0.35*jit || sum.MaxNs > 5*jit {
+			t.Errorf("seed %d defaults: %v; want lock within 60 s, rms <= %.0f ns, max <= %.0f ns", seed, sum, 0.35*jit, 5*jit)
+		}
+	}
+}

@@ -105,6 +105,7 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 	sum.OscillatorPPM = clk.Oscillator().Frequency() * 1e6
 	sum.Rejected = st.Rejected
 	sum.WholeSecond = st.WholeSecond
+	sum.Disturbances = st.Disturbances
 	sum.WallSeconds = time.Since(wall).Seconds()
 	return sum, tr, nil
 }
@@ -132,6 +133,7 @@ type Summary struct {
 	OscillatorPPM       float64      `json:"oscillator_ppm"` // the oscillator's error at the end
 	Rejected            uint64       `json:"rejected"`
 	WholeSecond         uint64       `json:"whole_second_refused"`
+	Disturbances        uint64       `json:"disturbances"`
 	WallSeconds         float64      `json:"wall_s"`
 	Settings            SettingsJSON `json:"settings"`
 }
@@ -285,6 +287,6 @@ func lockIn(e []float64) int {
 
 // String is a one-line human summary.
 func (s Summary) String() string {
-	return fmt.Sprintf("lock %gs, rms %.0fns, max %.0fns, holdover max %.0fns (oracle %.0fns), %d steps",
-		s.LockS, s.RMSNs, s.MaxNs, s.HoldoverMaxNs, s.OracleHoldoverMaxNs, s.Steps)
+	return fmt.Sprintf("lock %gs, rms %.0fns, max %.0fns, holdover max %.0fns (oracle %.0fns), %d steps, %d disturbances",
+		s.LockS, s.RMSNs, s.MaxNs, s.HoldoverMaxNs, s.OracleHoldoverMaxNs, s.Steps, s.Disturbances)
 }
