@@ -1,12 +1,13 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/netip"
-	"syscall"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -19,36 +20,40 @@ import (
 const (
 	batchLen = 64   // datagrams per recvmmsg/sendmmsg
 	rxBufLen = 2048 // larger requests (NTS) arrive truncated and are dropped
-	ctlLen   = 192  // pktinfo, SCM_TIMESTAMPNS and SCM_TIMESTAMPING fit
+	ctlLen   = 192  // pktinfo and SCM_TIMESTAMPNS (or SCM_TIMESTAMPING) fit
 	rcvBuf   = 1 << 20
+	// yieldEvery is how often a busy worker passes through the scheduler.
+	yieldEvery = 5 * time.Millisecond
 )
 
-// worker owns one socket and serves it from one goroutine: receive a batch,
-// build the replies, stamp them and send them as one batch.
+// worker owns one socket and serves it from one goroutine locked to its OS
+// thread: block in recvmmsg until a batch arrives, build the replies, stamp
+// and send them. The socket is blocking and private to the worker (see
+// openSocket), so a request wakes the worker's thread directly: no poller,
+// no goroutine hand-off, and two system calls per batch.
 type worker struct {
 	h      *handler
 	log    *slog.Logger
-	conn   *net.UDPConn
-	raw    syscall.RawConn
+	fd     int
 	local  netip.AddrPort
 	v6     bool
 	pinfo  bool // reply from the address each request came to
 	shared *sharedCounters
 
-	rx, tx   *mmsg.Batch
-	nrx      int
-	ntx      int
-	sent     int
-	errno    syscall.Errno
-	userRx   time.Time // fallback receive time when the kernel gives none
-	out      [batchLen]outcome
-	ctlIdx   [batchLen]uint8 // rx indices of mode 6 requests in this batch
-	nctl     int
-	c        Counters
-	txs      txStamper
-	readFn   func(uintptr) bool
-	writeFn  func(uintptr) bool
-	closeErr error
+	mu      sync.Mutex // guards closed, serving and closing fd
+	closed  bool
+	serving bool
+	stop    atomic.Bool
+
+	rx, tx *mmsg.Batch
+	nrx    int
+	ntx    int
+	userRx time.Time // fallback receive time when the kernel gives none
+	out    [batchLen]outcome
+	ctlIdx [batchLen]uint8 // rx indices of mode 6 requests in this batch
+	nctl   int
+	c      Counters
+	kernRx bool // the kernel stamps every datagram's arrival
 }
 
 // skippable reports whether failing to listen on ap should only be logged:
@@ -59,125 +64,125 @@ func skippable(ap netip.AddrPort, err error) bool {
 }
 
 func listen(ap netip.AddrPort, h *handler, log *slog.Logger) (*worker, error) {
-	network := "udp4"
-	if ap.Addr().Is6() && !ap.Addr().Is4In6() {
-		network = "udp6"
-	}
-	var sockErr error
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		err := c.Control(func(fd uintptr) {
-			sockErr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
-		})
-		if err != nil {
-			return err
-		}
-		return sockErr
-	}}
-	pc, err := lc.ListenPacket(context.Background(), network, ap.String())
+	fd, local, v6, err := openSocket(ap)
 	if err != nil {
 		return nil, err
 	}
-	conn := pc.(*net.UDPConn)
 	w := &worker{
 		h:     h,
 		log:   log,
-		conn:  conn,
-		local: conn.LocalAddr().(*net.UDPAddr).AddrPort(),
-		v6:    network == "udp6",
+		fd:    fd,
+		local: netip.AddrPortFrom(local.Addr().Unmap(), local.Port()),
+		v6:    v6,
 		pinfo: ap.Addr().IsUnspecified(),
 		rx:    mmsg.NewBatch(batchLen, rxBufLen, ctlLen),
 		tx:    mmsg.NewBatch(batchLen, replyLen, ctlLen),
 	}
-	w.local = netip.AddrPortFrom(w.local.Addr().Unmap(), w.local.Port())
-	if w.raw, err = conn.SyscallConn(); err != nil {
-		conn.Close()
-		return nil, err
-	}
 	if err := w.setOptions(); err != nil {
-		conn.Close()
+		unix.Close(fd)
 		return nil, err
 	}
-	w.readFn = w.read
-	w.writeFn = w.write
 	return w, nil
 }
 
 func (w *worker) setOptions() error {
-	var err error
-	cerr := w.raw.Control(func(fd uintptr) {
-		s := int(fd)
-		_ = unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_RCVBUF, rcvBuf) // best effort: capped by rmem_max
-		w.txs.enable(s)
-		if !w.txs.on && unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1) != nil {
-			w.log.Warn("no kernel receive timestamps; using user-space time", "addr", w.local)
-		}
-		if w.pinfo {
-			if w.v6 {
-				err = unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1)
-			} else {
-				err = unix.SetsockoptInt(s, unix.IPPROTO_IP, unix.IP_PKTINFO, 1)
-			}
-		}
-	})
-	if cerr != nil {
-		return cerr
+	s := w.fd
+	_ = unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_RCVBUF, rcvBuf) // best effort: capped by rmem_max
+	w.kernRx = unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1) == nil
+	if !w.kernRx {
+		w.log.Warn("no kernel receive timestamps; using user-space time", "addr", w.local)
 	}
-	return err
+	if !w.pinfo {
+		return nil
+	}
+	if w.v6 {
+		return os.NewSyscallError("setsockopt IPV6_RECVPKTINFO", unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1))
+	}
+	return os.NewSyscallError("setsockopt IP_PKTINFO", unix.SetsockoptInt(s, unix.IPPROTO_IP, unix.IP_PKTINFO, 1))
 }
 
-func (w *worker) close() { w.conn.Close() }
+// close stops the worker. A worker blocked in recvmmsg is woken by shutting
+// the socket down (closing a descriptor another thread is blocked on wakes
+// nobody on Linux, and would let the number be reused under it); serve
+// closes the socket on its way out.
+func (w *worker) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	w.closed = true
+	w.stop.Store(true)
+	if w.serving {
+		_ = unix.Shutdown(w.fd, unix.SHUT_RDWR) // ENOTCONN on UDP, but it wakes the reader
+		return
+	}
+	unix.Close(w.fd)
+}
 
-// serve runs the batch loop until the socket is closed.
+// serve runs the batch loop until close.
 func (w *worker) serve() error {
-	for {
-		w.rx.ResetRecv(batchLen)
-		if err := w.raw.Read(w.readFn); err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			return err
-		}
-		if w.errno != 0 {
-			// Transient (ENOMEM, a pending ICMP error): count nothing, go on.
-			w.errno = 0
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.serving = true
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		unix.Close(w.fd)
+		w.serving = false
+		w.mu.Unlock()
+	}()
+	// The thread blocks in the kernel between batches; keeping the
+	// goroutine on it means the wakeup lands where the buffers are hot and
+	// no scheduler hand-off stands between the datagram and its reply.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	yielded := time.Now()
+	for !w.stop.Load() {
+		if !w.recv(unix.MSG_WAITFORONE) {
 			continue
+		}
+		if w.userRx.Sub(yielded) > yieldEvery {
+			// The runtime preempts a goroutine that has not been
+			// through the scheduler for 10 ms by taking its P, which
+			// costs far more than passing through it now and then.
+			runtime.Gosched()
+			yielded = w.userRx
 		}
 		w.process()
 		if w.ntx > 0 {
-			w.txs.arm(w.tx, w.ntx, w.userRx)
-			if err := w.raw.Write(w.writeFn); err != nil {
-				if errors.Is(err, net.ErrClosed) {
-					return nil
-				}
-				return err
-			}
+			w.send()
 		}
 		if w.nctl > 0 {
 			w.serveControl()
 		}
-		w.txs.collect(w.raw)
+		w.rx.ResetRecv(w.nrx) // the kernel shrank only the fields it filled
 		w.shared.publish(&w.c)
 	}
+	return nil
 }
 
-func (w *worker) read(fd uintptr) bool {
-	for {
-		n, errno := mmsg.Recv(fd, w.rx, batchLen, unix.MSG_DONTWAIT)
-		switch errno {
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return false
-		}
-		w.nrx, w.errno = n, errno
-		w.userRx = time.Now()
-		return true
+// recv receives a batch, blocking until the first datagram, and reports
+// whether there is one to process.
+func (w *worker) recv(flags int) bool {
+	n, errno := mmsg.Recv(uintptr(w.fd), w.rx, batchLen, flags)
+	w.userRx = time.Now()
+	if errno != 0 || n <= 0 {
+		// EAGAIN after SO_RCVTIMEO, EINTR, ENOMEM, a pending ICMP
+		// error, or nothing after a shutdown: count nothing, go on.
+		w.rx.ResetRecv(batchLen)
+		return false
 	}
+	w.nrx = n
+	return true
 }
 
 // process runs the handler over a received batch and queues the replies.
 func (w *worker) process() {
-	w.ntx, w.sent, w.nctl = 0, 0, 0
+	w.ntx, w.nctl = 0, 0
 	for i := 0; i < w.nrx; i++ {
 		hdr := &w.rx.Hdrs[i]
 		if hdr.Msg.Flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
@@ -254,33 +259,6 @@ func (w *worker) buildControl(j int, dst netip.Addr, ifindex int32) int {
 	return n
 }
 
-// write stamps every queued reply with the transmit time and sends them. It
-// runs inside RawConn.Write: returning false waits for the socket to drain.
-func (w *worker) write(fd uintptr) bool {
-	for w.sent < w.ntx {
-		now := time.Now()
-		stamp := w.h.served(now)
-		for j := w.sent; j < w.ntx; j++ {
-			stampXmit(w.tx.Buf(j), ntp.TimeFrom(stamp.Add(w.txs.correction(j-w.sent))))
-		}
-		w.txs.sent(now, w.sent)
-		n, errno := mmsg.Send(fd, w.tx, w.sent, w.ntx, unix.MSG_DONTWAIT)
-		switch errno {
-		case 0:
-			w.sent += n
-		case unix.EINTR:
-		case unix.EAGAIN:
-			return false
-		default:
-			// The first message was refused (EPERM from a firewall, no
-			// route): count it and send the rest.
-			w.unanswer(w.sent)
-			w.sent++
-		}
-	}
-	return true
-}
-
 // unanswer moves reply j from the answered counters to the send drops.
 func (w *worker) unanswer(j int) {
 	b := w.tx.Buf(j)
@@ -312,7 +290,7 @@ func (w *worker) serveControl() {
 		req := w.rx.Data(int(i))
 		src := w.rx.Addr(int(i))
 		for _, resp := range cb.c.HandleControl(req, src) {
-			if _, err := w.conn.WriteToUDPAddrPort(resp, src); err != nil {
+			if err := unix.Sendto(w.fd, resp, 0, sockaddrOf(src)); err != nil {
 				w.c.Dropped[DropSend]++
 			}
 		}

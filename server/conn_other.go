@@ -24,6 +24,9 @@ type worker struct {
 
 func skippable(netip.AddrPort, error) bool { return false }
 
+// reserveProcs is needed only where workers block in system calls.
+func reserveProcs(int) (release func()) { return func() {} }
+
 func listen(ap netip.AddrPort, h *handler, _ *slog.Logger) (*worker, error) {
 	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
 	if err != nil {

@@ -1,11 +1,14 @@
 package server
 
 import (
-	"testing"
-	"time"
-
+	"context"
+	"encoding/binary"
 	"log/slog"
 	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -89,9 +92,8 @@ func TestKernelTimestamps(t *testing.T) {
 	if err := unix.Sendto(c, request(4, ntp.ModeClient, 48), 0, to); err != nil {
 		t.Fatal(err)
 	}
-	w.rx.ResetRecv(batchLen)
-	if err := w.raw.Read(w.readFn); err != nil || w.nrx != 1 {
-		t.Fatalf("read: %v, %d messages", err, w.nrx)
+	if !w.recv(unix.MSG_WAITFORONE) || w.nrx != 1 {
+		t.Fatalf("read: %d messages", w.nrx)
 	}
 	rx, _, _, ok := w.parseControl(w.rx.Control(0))
 	if !ok {
@@ -100,9 +102,80 @@ func TestKernelTimestamps(t *testing.T) {
 	if rx.Before(before) || rx.After(w.userRx) {
 		t.Fatalf("kernel time %v not between send %v and user-space read %v", rx, before, w.userRx)
 	}
-	if !w.txs.on {
-		t.Log("SO_TIMESTAMPING refused: no transmit-delay correction")
-	}
 }
 
 func netipLoopback() netip.AddrPort { return netip.MustParseAddrPort("127.0.0.1:0") }
+
+// TestStampsPrecedeArrival checks the order every reply's timestamps must
+// keep on one machine's clock: the client's kernel transmit time T1 <= T2
+// <= T3 <= T4, the client's kernel receive time. A transmit stamp that
+// overshoots the reply's departure (a send-delay correction gone wrong)
+// fails it.
+func TestStampsPrecedeArrival(t *testing.T) {
+	r := startResponder(t, syncedState(), 1, []string{"127.0.0.1:0"})
+	fd := dialRaw(t, r)
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+		t.Fatal(err)
+	}
+	req := request(4, ntp.ModeClient, 48)
+	resp := make([]byte, 128)
+	oob := make([]byte, 128)
+	for i := range 200 {
+		t1 := time.Now()
+		binary.BigEndian.PutUint64(req[40:], uint64(ntp.TimeFrom(t1)))
+		if _, err := unix.Write(fd, req); err != nil {
+			t.Fatal(err)
+		}
+		n, oobn, _, _, err := unix.Recvmsg(fd, resp, oob, 0)
+		if err != nil || n != replyLen {
+			t.Fatalf("reply %d: %d bytes, %v", i, n, err)
+		}
+		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil || len(msgs) != 1 || msgs[0].Header.Type != unix.SCM_TIMESTAMPNS {
+			t.Fatalf("reply %d: no kernel receive timestamp (%v)", i, err)
+		}
+		ts := (*unix.Timespec)(unsafe.Pointer(&msgs[0].Data[0]))
+		t4 := time.Unix(ts.Sec, ts.Nsec)
+		var h ntp.Header
+		if err := h.Decode(resp[:n]); err != nil {
+			t.Fatal(err)
+		}
+		t2, t3 := h.RecvTime.Near(t4), h.XmitTime.Near(t4)
+		if t2.Before(t1) || t3.Before(t2) || t4.Before(t3) {
+			t.Fatalf("reply %d: T1 %v T2 %v T3 %v T4 %v out of order", i, t1, t2, t3, t4)
+		}
+	}
+}
+
+// TestRunRestoresProcs checks that the P a responder reserves for each
+// worker is given back, and that stopping wakes a worker blocked in
+// recvmmsg at once rather than at its receive timeout.
+func TestRunRestoresProcs(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	r, err := New(Config{Listen: []string{"127.0.0.1:0"}, Workers: 2}, syncedState(), WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.GOMAXPROCS(0) != before+2 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := runtime.GOMAXPROCS(0); got != before+2 {
+		t.Fatalf("GOMAXPROCS %d while serving with 2 workers, want %d", got, before+2)
+	}
+	time.Sleep(20 * time.Millisecond) // let both workers block
+	start := time.Now()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took >= stopPoll {
+		t.Errorf("Run took %v to stop: the workers were not woken", took)
+	}
+	if got := runtime.GOMAXPROCS(0); got != before {
+		t.Errorf("GOMAXPROCS %d after Run, want %d", got, before)
+	}
+}

@@ -146,6 +146,7 @@ func (r *Responder) Run(ctx context.Context) error {
 	r.log.Info("serving NTP", "addrs", r.Addrs(), "sockets", len(ws))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer reserveProcs(len(ws))()
 	errc := make(chan error, len(ws))
 	for _, w := range ws {
 		go func() { errc <- w.serve() }()

@@ -231,3 +231,9 @@ func Timespec(d []byte) (sec, nsec int64, ok bool) {
 // PutUint32 stores a native-endian uint32 at the start of d, as control
 // message payloads such as SO_TIMESTAMPING flags are.
 func PutUint32(d []byte, v uint32) { *(*uint32)(unsafe.Pointer(&d[0])) = v }
+
+// SendOne calls sendmsg for message i of b.
+func SendOne(fd uintptr, b *Batch, i, flags int) syscall.Errno {
+	_, _, errno := unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&b.Hdrs[i].Msg)), uintptr(flags))
+	return errno
+}

@@ -1,0 +1,41 @@
+package server
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"stratum1/ntp"
+	"stratum1/server/internal/mmsg"
+)
+
+// send stamps and sends the queued replies, each with its own sendmsg and
+// stamped immediately before it, so that a reply's transmit timestamp
+// trails its departure only by the kernel's send path (under a
+// microsecond).
+//
+// One sendmmsg for the whole batch would save a system call per reply,
+// but then the k-th reply leaves only after the kernel has sent the k-1
+// before it (on loopback: delivered them, waking their clients), 2 to 10
+// us each; no one stamp, and no per-position estimate, is true for them
+// all. Measured at 48k requests/s on one core (BENCHMARKS.md), the
+// per-reply calls cost no CPU that the run-to-run noise shows, while the
+// timestamp error's p1..p99 spread fell from about 30 us to 2 us.
+// Receiving stays batched.
+func (w *worker) send() {
+	for j := 0; j < w.ntx; j++ {
+		for {
+			stampXmit(w.tx.Buf(j), ntp.TimeFrom(w.h.served(time.Now())))
+			errno := mmsg.SendOne(uintptr(w.fd), w.tx, j, unix.MSG_NOSIGNAL)
+			if errno == unix.EINTR {
+				continue
+			}
+			if errno != 0 {
+				// EPERM from a firewall, no route, the socket shut
+				// down: the reply is lost.
+				w.unanswer(j)
+			}
+			break
+		}
+	}
+}
