@@ -121,10 +121,15 @@ func (o overrides) apply(cfg *config.Config) error {
 	if o.http != "" {
 		cfg.HTTP.Listen = o.http
 	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	if o.noGPS {
+		// After validation: [gps] and [pps] require a device, and no
+		// device is exactly what --no-gps asks for.
 		cfg.GPS.Device, cfg.PPS.Device, cfg.PPS.Pin = "", "", ""
 	}
-	return cfg.Validate()
+	return nil
 }
 
 // reloadOnHangup re-reads the configuration on SIGHUP; a bad file is
