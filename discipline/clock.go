@@ -38,6 +38,10 @@ type Kind uint8
 const (
 	PPS  Kind = iota + 1 // a pulse edge paired with the second it marks
 	NMEA                 // the arrival of the receiver's sentences, without a pulse
+	// Peer is the combined offset of the selected upstream NTP peers, one
+	// sample per selection update (every 2 s in a burst to 1024 s). The
+	// discipline steers to it but never serves it as its own: see publish.
+	Peer
 )
 
 func (k Kind) String() string {
@@ -46,6 +50,8 @@ func (k Kind) String() string {
 		return "PPS"
 	case NMEA:
 		return "NMEA"
+	case Peer:
+		return "PEER"
 	}
 	return "unknown"
 }
@@ -55,6 +61,11 @@ func (k Kind) String() string {
 // sentence of an epoch for NMEA) and True the UTC instant it marks. Err is
 // the timestamp's uncertainty (one standard deviation); zero means the
 // default for the source.
+//
+// For Peer, Local is the clock's reading when the selection was made, True
+// is Local minus the selection's offset (clock - peers), and Err the
+// selection's error (its jitter, or better its root distance): the loop
+// weighs peer samples by it.
 type Sample struct {
 	Local  time.Time
 	True   time.Time

@@ -52,6 +52,29 @@ const (
 	controlTC  = 2.0 // seconds over which an estimated offset is slewed out
 )
 
+// Steering to upstream peers: one sample per selection update, 2 s apart
+// in a burst and 64 s to 1024 s apart after it, each the combined verdict
+// of several peers' clock filters, with milliseconds of error that is
+// partly systematic (path asymmetry).
+const (
+	peerErrDefault = 10 * time.Millisecond // a Peer sample without Err
+	peerErrMin     = 50 * time.Microsecond
+	// peerWanderMin is the random-walk frequency noise assumed at least
+	// while steering to peers (s^-1/2). The wander measured against PPS is
+	// a quiet room's; between polls minutes apart a Pi's crystal follows
+	// its CPU load by tenths of a ppm, and a filter that believed the
+	// quiet figure would average over many hours and lag such changes.
+	peerWanderMin   = 2e-9
+	peerInitSkew    = 100e-6 // frequency uncertainty of a cold start from peers
+	peerJumpSamples = 3      // consistent outliers accepted as a phase jump
+	peerControlTC   = 16.0   // seconds over which an estimated offset is slewed out
+	peerLockSigma   = 3.0    // lock bound, in the samples' standard deviations
+	// A peer source is stale after peerStaleRatio of its intervals without
+	// a sample, and never before peerStaleMin.
+	peerStaleRatio = 4
+	peerStaleMin   = 5 * time.Minute
+)
+
 // Discipline steers a Clock to the samples it is handed. It does no I/O of
 // its own except the drift file, and starts no goroutines: the caller hands
 // it samples and calls Tick about once a second. It is safe for concurrent
@@ -83,6 +106,9 @@ type Discipline struct {
 	lastLocal  time.Time // clock reading at lastT
 	lastSample time.Time // clock reading of the last accepted sample
 	lastPPS    time.Time
+	lastGPS    time.Time     // clock reading of the last PPS or NMEA sample
+	lastR      float64       // variance of the last accepted sample, s^2
+	peerEvery  time.Duration // interval between the last two Peer samples
 	holdStart  time.Time
 	offset     time.Duration
 	jitter2    float64 // EWMA of squared innovations, s^2
@@ -157,30 +183,48 @@ func (d *Discipline) State() State {
 func (d *Discipline) Sample(s Sample) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if s.Local.IsZero() || s.True.IsZero() || (s.Source != PPS && s.Source != NMEA) {
+	if s.Local.IsZero() || s.True.IsZero() || s.Source < PPS || s.Source > Peer {
 		d.rejected++
 		return fmt.Errorf("malformed sample")
 	}
-	if s.Source == PPS {
-		d.lastPPS = s.Local
-	} else if !d.lastPPS.IsZero() && s.Local.Sub(d.lastPPS) < ppsFresh {
-		return nil // the pulse is better; NMEA only confirms the second
-	} else if d.state == Holdover && d.holdoverError() < d.cfg.NMEAError {
-		return nil // the learnt frequency is still better than NMEA
+	switch s.Source {
+	case PPS:
+		d.lastPPS, d.lastGPS = s.Local, s.Local
+	case NMEA:
+		d.lastGPS = s.Local
+		if !d.lastPPS.IsZero() && s.Local.Sub(d.lastPPS) < ppsFresh {
+			return nil // the pulse is better; NMEA only confirms the second
+		} else if d.state == Holdover && d.holdoverError() < d.cfg.NMEAError {
+			return nil // the learnt frequency is still better than NMEA
+		}
+	case Peer:
+		if !d.lastGPS.IsZero() && s.Local.Sub(d.lastGPS) < ppsFresh {
+			return nil // GPS is back and steers; the peers wait for it to fail again
+		}
 	}
 	z, r := d.measure(s)
 	if !d.started {
 		return d.initialise(s, z, r)
 	}
 	// The interval comes from the clock, not from the source: a source
-	// that names the wrong second must not move the filter's time.
-	dt := s.Local.Sub(d.lastLocal).Seconds()
-	if dt <= 0 {
+	// that names the wrong second must not move the filter's time. Ticks
+	// between sparse samples may have advanced the model a little past a
+	// sample's reading; only the order of the samples themselves matters.
+	if !s.Local.After(d.lastSample) {
 		d.rejected++
 		return fmt.Errorf("sample at %v not after the previous one", s.True)
 	}
-	d.predict(dt)
+	if s.Source == Peer && d.source == Peer {
+		d.peerEvery = s.Local.Sub(d.lastSample)
+	}
+	d.predict(s.Local.Sub(d.lastLocal).Seconds(), s.Source)
 	d.lastT, d.lastLocal = s.True, s.Local
+	if s.Source != d.source && (s.Source == Peer || d.source == Peer) {
+		if s.Source == Peer {
+			return d.anchor(s, z, r)
+		}
+		d.unbias(s, r)
+	}
 	nu, sv := d.f.innovation(z, r)
 	// An outlier is one under either model: the fast model follows a real
 	// disturbance, so the quiet model's lag does not reject it.
@@ -188,7 +232,11 @@ func (d *Discipline) Sample(s Sample) error {
 		return d.reject(s, z, r)
 	}
 	d.rejects = d.rejects[:0]
-	d.detectDisturbance(s.Local, z, r)
+	if s.Source != Peer {
+		// The detectors are tuned to a sample a second; peer samples
+		// rely on peerWanderMin instead.
+		d.detectDisturbance(s.Local, z, r)
+	}
 	nu, _ = d.f.innovation(z, r)
 	d.gain = d.f.update(z, r)
 	d.fast.update(z, r)
@@ -201,18 +249,74 @@ func (d *Discipline) Sample(s Sample) error {
 func (d *Discipline) measure(s Sample) (z, r float64) {
 	z = s.Offset().Seconds()
 	e := s.Err
-	if s.Source == NMEA {
+	switch {
+	case s.Source == NMEA:
 		z -= d.cfg.NMEALatency.Seconds()
 		e = max(e, d.cfg.NMEAError)
-	} else if e <= 0 {
+	case s.Source == Peer && e <= 0:
+		e = peerErrDefault
+	case s.Source == Peer:
+		e = max(e, peerErrMin)
+	case e <= 0:
 		e = d.cfg.PPSError
 	}
 	return z, e.Seconds() * e.Seconds()
 }
 
+// anchor starts following the upstream peers after GPS: their offset from
+// the GPS time the clock kept is unknown (path asymmetry, or the very
+// reason GPS was given up: a receiver a second off), so the phase is
+// re-anchored to the peers' verdict, which the caller has already chosen
+// over GPS, while the frequency learnt so far carries over. A large
+// offset is stepped only within the step limit, as at start.
+func (d *Discipline) anchor(s Sample, z, r float64) error {
+	d.f.x[0] = z
+	d.f.p[0][0] = r
+	d.decorrelate()
+	d.log.Info("steering to upstream peers", "offset", time.Duration(z*1e9), "was", d.source)
+	if math.Abs(z) > d.cfg.StepThreshold.Seconds() && d.stepAllowed() {
+		d.step(z, s.Local)
+	}
+	d.state = Acquiring
+	d.accept(s, z, r)
+	return nil
+}
+
+// unbias prepares the filter for GPS samples after the peers: the clock
+// kept the peers' time, whose bias against GPS is unknown but within the
+// peers' error, so the phase uncertainty grows by it and the phase is
+// decoupled from the frequency, which the bias must not move. The samples
+// then pull the phase in without a step: the outlier gate and the jump
+// rule apply as usual.
+func (d *Discipline) unbias(s Sample, r float64) {
+	d.f.p[0][0] += max(d.lastR, r)
+	d.decorrelate()
+	d.log.Info("steering to GPS again", "source", s.Source)
+}
+
+// decorrelate forgets the covariance of the phase with the frequency and
+// its drift, and restarts the detectors, when the phase's reference
+// changes.
+func (d *Discipline) decorrelate() {
+	d.f.p[0][1], d.f.p[1][0], d.f.p[0][2], d.f.p[2][0] = 0, 0, 0, 0
+	d.fast = d.f
+	d.onset.reset()
+	d.cusum = 0
+	d.boostUntil = time.Time{}
+	d.rejects = d.rejects[:0]
+	d.goodRun = 0
+}
+
 // initialise collects the first samples and starts the filter from their
 // median, stepping the clock if it is far off.
 func (d *Discipline) initialise(s Sample, z, r float64) error {
+	if s.Source == Peer {
+		// A selection already combines several peers' filtered samples,
+		// and polls are minutes apart: one sample starts the loop, and the
+		// frequency is learnt from the next ones.
+		d.pending = d.pending[:0]
+		return d.begin(s, z, r, z, 0, peerInitSkew)
+	}
 	if len(d.pending) > 0 && d.pending[0].Source != s.Source {
 		d.pending = d.pending[:0]
 	}
@@ -234,8 +338,14 @@ func (d *Discipline) initialise(s Sample, z, r float64) error {
 		d.pending = d.pending[1:]
 		return nil
 	}
-	y0 := (z - first) / span
-	sy := 2 * sigma / span
+	d.pending = d.pending[:0]
+	return d.begin(s, z, r, med, (z-first)/span, 2*sigma/span)
+}
+
+// begin starts the filter at the offset z of sample s, with a frequency
+// y0 known to sy, and steps the clock by med when it is far off.
+func (d *Discipline) begin(s Sample, z, r, med, y0, sy float64) error {
+	sigma := math.Sqrt(r)
 	if d.driftSkew > 0 {
 		// The drift file set the frequency: combine it with the slope.
 		sf := d.driftSkew * 1e-6
@@ -243,7 +353,6 @@ func (d *Discipline) initialise(s Sample, z, r float64) error {
 		y0 *= w
 		sy = math.Sqrt(1 / (1/(sf*sf) + 1/(sy*sy)))
 	}
-	d.pending = d.pending[:0]
 	d.f.reset(z, sigma, y0, sy, 2e-9)
 	d.fast = d.f
 	d.onset.reset()
@@ -262,18 +371,24 @@ func (d *Discipline) initialise(s Sample, z, r float64) error {
 func (d *Discipline) reject(s Sample, z, r float64) error {
 	d.rejected++
 	d.rejects = append(d.rejects, z)
-	if len(d.rejects) < jumpSamples {
+	n, dy := jumpSamples, 10*math.Sqrt(r)
+	if s.Source == Peer {
+		n, dy = peerJumpSamples, 10*math.Sqrt(r)/max(d.peerEvery.Seconds(), 1)
+	}
+	if len(d.rejects) < n {
 		return fmt.Errorf("outlier: offset %v", time.Duration(z*1e9))
 	}
 	med := median(d.rejects)
 	lo, hi := slices.Min(d.rejects), slices.Max(d.rejects)
-	consistent := hi-lo < 20*math.Sqrt(r)+float64(jumpSamples)*1e-4
+	consistent := hi-lo < 20*math.Sqrt(r)+float64(n)*1e-4
 	jump := med - d.f.x[0]
 	if !consistent {
 		d.rejects = d.rejects[1:]
 		return fmt.Errorf("outlier: offset %v", time.Duration(z*1e9))
 	}
-	if math.Abs(jump) >= 0.5 && d.state != Unusable {
+	// Whole seconds are a receiver's mistake; the peers' verdict has
+	// been through their own selection, and the caller chose it over GPS.
+	if math.Abs(jump) >= 0.5 && d.state != Unusable && s.Source != Peer {
 		d.wholeSec++
 		d.rejects = d.rejects[1:]
 		if d.wholeSec%64 == 1 {
@@ -283,11 +398,10 @@ func (d *Discipline) reject(s Sample, z, r float64) error {
 	}
 	d.log.Warn("phase jump accepted", "jump", time.Duration(jump*1e9), "source", s.Source)
 	d.rejects = d.rejects[:0]
-	sigma := math.Sqrt(r)
 	d.f.x[0] = z
 	d.f.p[0][0] = r
 	d.f.p[0][1], d.f.p[1][0], d.f.p[0][2], d.f.p[2][0] = 0, 0, 0, 0
-	d.f.p[1][1] += (10 * sigma) * (10 * sigma)
+	d.f.p[1][1] += dy * dy
 	d.fast = d.f
 	d.onset.reset()
 	if math.Abs(z) > d.cfg.StepThreshold.Seconds() && d.stepAllowed() {
@@ -305,10 +419,14 @@ func (d *Discipline) accept(s Sample, z, r float64) {
 	d.source = s.Source
 	d.offset = time.Duration(z * 1e9)
 	d.lastSample = s.Local
+	d.lastR = r
 	d.control()
 	bound := max(20*math.Sqrt(r), 20e-6)
-	if s.Source == NMEA {
+	switch s.Source {
+	case NMEA:
 		bound = 3 * d.cfg.NMEAError.Seconds()
+	case Peer:
+		bound = peerLockSigma * math.Sqrt(r)
 	}
 	switch {
 	case math.Abs(d.f.x[0]) < bound && d.f.sigma(0) < bound:
@@ -335,9 +453,16 @@ func (d *Discipline) accept(s Sample, z, r float64) {
 }
 
 // predict advances both models; the quiet one takes the fast model's
-// process noise while a disturbance lasts.
-func (d *Discipline) predict(dt float64) {
+// process noise while a disturbance lasts. Steering to peers, both take
+// the same noise, at least peerWanderMin.
+func (d *Discipline) predict(dt float64, k Kind) {
 	w2 := d.wander() * d.wander()
+	if k == Peer {
+		w := max(d.wander(), peerWanderMin)
+		d.f.predict(dt, w*w, driftNoise)
+		d.fast = d.f
+		return
+	}
 	qyFast, qdFast := w2*fastWanderRatio, fastDriftNoise
 	if d.boosted() {
 		d.f.predict(dt, qyFast, qdFast)
@@ -413,7 +538,11 @@ func (d *Discipline) detectDisturbance(now time.Time, z, r float64) {
 // control sets the frequency that cancels the estimated frequency error and
 // slews the estimated offset out over controlTC.
 func (d *Discipline) control() {
-	target := -d.f.x[0] / controlTC
+	tc := controlTC
+	if d.source == Peer {
+		tc = peerControlTC
+	}
+	target := -d.f.x[0] / tc
 	freq := d.freqPPM + (target-d.f.x[1])*1e6
 	freq = max(-d.cfg.MaxFrequency, min(d.cfg.MaxFrequency, freq))
 	if freq == d.freqPPM {
@@ -445,6 +574,13 @@ func (d *Discipline) step(offset float64, now time.Time) {
 	d.onset.reset()
 	d.lastLocal = d.lastLocal.Add(by)
 	d.lastSample = d.lastSample.Add(by)
+	// Readings taken before the step are in the old time scale.
+	if !d.lastPPS.IsZero() {
+		d.lastPPS = d.lastPPS.Add(by)
+	}
+	if !d.lastGPS.IsZero() {
+		d.lastGPS = d.lastGPS.Add(by)
+	}
 	d.stab.reset()
 	d.log.Warn("stepped the clock", "by", by, "was", now, "now", now.Add(by))
 }
@@ -455,8 +591,13 @@ func (d *Discipline) step(offset float64, now time.Time) {
 func (d *Discipline) Tick(now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.started && now.Sub(d.lastSample) > holdoverAfter {
+	switch {
+	case d.started && now.Sub(d.lastSample) > d.staleAfter():
 		d.holdover(now)
+	case d.started && d.source == Peer:
+		// Peer samples are minutes apart: between them the model coasts
+		// and the control runs every tick, as it would every pulse.
+		d.coast(now)
 	}
 	d.leap(now)
 	if d.cfg.DriftFile != "" && d.started && d.state == Locked && now.Sub(d.driftSaved) >= d.cfg.DriftInterval {
@@ -466,6 +607,15 @@ func (d *Discipline) Tick(now time.Time) {
 	if err := d.clk.SetSync(d.synchronised(), d.estError(), d.maxError()); err != nil && err != ErrNoClockAdjust {
 		d.log.Debug("cannot publish sync status to the clock", "err", err)
 	}
+}
+
+// staleAfter is how long the source may go without a sample before the
+// loop holds over.
+func (d *Discipline) staleAfter() time.Duration {
+	if d.source != Peer {
+		return holdoverAfter
+	}
+	return max(peerStaleRatio*d.peerEvery, peerStaleMin)
 }
 
 // holdover free-runs the model: the last frequency, and its trend when
@@ -482,7 +632,8 @@ func (d *Discipline) holdover(now time.Time) {
 		// frequency follows the recent past closely and is noisy for it;
 		// a fit over a longer window is a better guess of the frequency.
 		d.f.x[2] = 0
-		if y, ok := d.stab.holdoverFrequency(math.Sqrt(d.jitter2), d.wander()); ok {
+		// The phase record is kept while locked to PPS only.
+		if y, ok := d.stab.holdoverFrequency(math.Sqrt(d.jitter2), d.wander()); ok && d.source == PPS {
 			d.f.x[1] = y + d.freqPPM*1e-6
 		}
 		d.log.Info("holdover: source lost", "est_error", time.Duration(d.estErrorLocked()*1e9),
@@ -493,12 +644,17 @@ func (d *Discipline) holdover(now time.Time) {
 			d.log.Warn("holdover limit reached: source unusable", "limit", d.cfg.HoldoverLimit)
 		}
 	}
+	d.coast(now)
+}
+
+// coast advances the model to now without a measurement and steers by it.
+func (d *Discipline) coast(now time.Time) {
 	dt := now.Sub(d.lastLocal).Seconds()
 	if dt <= 0 {
 		return
 	}
 	d.boostUntil = time.Time{}
-	d.predict(dt)
+	d.predict(dt, d.source)
 	// Without data the fast model only grows its variance; it starts again
 	// from the quiet one when the pulses return.
 	d.fast = d.f
@@ -512,8 +668,13 @@ func (d *Discipline) synchronised() bool { return d.state == Locked || d.state =
 
 func (d *Discipline) estErrorLocked() float64 {
 	e := d.f.sigma(0)
-	if d.source == NMEA {
+	switch d.source {
+	case NMEA:
 		e = math.Hypot(e, d.cfg.NMEAError.Seconds())
+	case Peer:
+		// The peers' error is partly systematic (asymmetric paths): the
+		// filter's averaging does not remove it.
+		e = math.Hypot(e, math.Sqrt(d.lastR))
 	}
 	return e
 }
@@ -532,8 +693,16 @@ func (d *Discipline) maxError() time.Duration {
 }
 
 // publish stores a new ServerState for the responder.
+//
+// Steering to upstream peers, it publishes unsynchronised: the discipline
+// knows the peers' offset but not their stratum, reference identifier,
+// leap indicator or root distance, and a box that follows peers must not
+// announce stratum 1 with refid GPS or PPS. The caller that feeds Peer
+// samples serves the selection's stratum + 1 and refid itself (the
+// appliance's Peers state), from Stats (Source == Peer, State, EstError)
+// and its own selection. Stats.Source says which source the loop follows.
 func (d *Discipline) publish(now time.Time) {
-	if !d.synchronised() {
+	if !d.synchronised() || d.source == Peer {
 		if cur := d.published.Load(); cur.Synchronised() {
 			d.published.Store(ntp.Unsynchronised(d.precision))
 		}
