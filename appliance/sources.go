@@ -102,7 +102,10 @@ func (a *Appliance) feedPeers(now time.Time) {
 	}
 	if state == Peers && sel.OK && sel.Updated.After(a.peerSamplesSeen()) {
 		a.markPeerSample(sel.Updated)
-		a.sample(discipline.Sample{Local: now, True: now.Add(-sel.Offset), Err: max(sel.Jitter, time.Millisecond), Source: discipline.NMEA})
+		// The discipline takes the peers' verdict as an NMEA-like sample and
+		// subtracts the NMEA latency from it; the peers have none.
+		latency := a.cfg.Discipline.NMEALatency
+		a.sample(discipline.Sample{Local: now, True: now.Add(-sel.Offset - latency), Err: max(sel.Jitter, time.Millisecond), Source: discipline.NMEA})
 	}
 }
 
@@ -130,7 +133,7 @@ func (a *Appliance) update(now time.Time) {
 	var sel peerSelection
 	if a.peers != nil {
 		s := a.peers.Selection()
-		sel = peerSelection{ok: s.OK, stratum: s.Stratum, refID: s.RefID, leap: s.Leap,
+		sel = peerSelection{ok: s.OK, offset: s.Offset, stratum: s.Stratum, refID: s.RefID, leap: s.Leap,
 			rootDelay: s.RootDelay, rootDisp: s.RootDispersion, updated: s.Updated}
 	}
 	a.mu.Lock()
@@ -172,6 +175,7 @@ func (a *Appliance) update(now time.Time) {
 
 type peerSelection struct {
 	ok        bool
+	offset    time.Duration // clock minus the peers
 	stratum   uint8
 	refID     ntp.RefID
 	leap      ntp.Leap
@@ -190,12 +194,23 @@ func (a *Appliance) servedState(s State, sel peerSelection) *ntp.ServerState {
 			return st
 		}
 	case Peers:
-		if sel.ok && sel.stratum < ntp.StratumUnsynchronised-1 {
+		// The peers' time is served only once the clock agrees with it:
+		// until the discipline has stepped it, the clock may be far off
+		// (a Pi without a real-time clock boots hours in the past). What
+		// is left of the offset counts as dispersion.
+		if sel.ok && sel.stratum < ntp.StratumUnsynchronised-1 && abs(sel.offset) <= a.cfg.Discipline.StepThreshold {
 			return &ntp.ServerState{
 				Leap: sel.leap, Stratum: sel.stratum + 1, Precision: -20, RefID: sel.refID,
-				RootDelay: sel.rootDelay, RootDispersion: sel.rootDisp, RefTime: sel.updated,
+				RootDelay: sel.rootDelay, RootDispersion: sel.rootDisp + abs(sel.offset), RefTime: sel.updated,
 			}
 		}
 	}
 	return ntp.Unsynchronised(-20)
+}
+
+func abs(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
 }

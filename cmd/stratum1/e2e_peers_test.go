@@ -169,13 +169,13 @@ func TestE2ESimWrongSecondPeers(t *testing.T) {
 	for _, h := range honest {
 		args = append(args, "--server", h)
 	}
-	args = append(args, "--wrong-second", "10m@0s")
+	args = append(args, "--peer-poll", "2s", "--wrong-second", "10m@0s")
 	d := startSim(t, 3*time.Minute, 0, args...)
 	started := time.Now()
 	var log serveLog
 	var fromPeers int
 	deadline := started.Add(75 * time.Second)
-	for fromPeers < 10 {
+	for fromPeers < 30 {
 		if time.Now().After(deadline) {
 			t.Fatalf("not serving from the peers within 75 s; %d replies:\n%s\nstatus: %+v", log.replies, log.String(), d.status(t).Peers)
 		}
@@ -208,6 +208,9 @@ func TestE2ESimWrongSecondPeers(t *testing.T) {
 		if r, ok := rows[name]; !ok || r.Tally != "x" {
 			t.Errorf("%s row %+v: want tally x (distrusted)", name, r)
 		}
+	}
+	if s.System.Steps != 1 {
+		t.Errorf("%d clock steps, want one: to the peers' time", s.System.Steps)
 	}
 	if !strings.Contains(d.Output(), "GPS disagrees with the majority of upstream peers") {
 		t.Errorf("the daemon never logged that it distrusts the GPS")

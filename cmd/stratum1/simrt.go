@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"stratum1/appliance"
 	"stratum1/config"
 	"stratum1/gps"
+	"stratum1/peer"
 	"stratum1/sim"
 )
 
@@ -64,15 +66,27 @@ func runRealtimeSim(ctx context.Context, s sim.Settings, peers realtimePeers, st
 
 // realtimePeers are the upstream servers of a real-time simulation: with
 // them the simulated box cross-checks its receiver (try --wrong-second).
-type realtimePeers struct{ servers, pools stringList }
+type realtimePeers struct {
+	servers, pools stringList
+	poll           time.Duration
+}
 
 func (p *realtimePeers) declare(fs *flag.FlagSet) {
 	fs.Var(&p.servers, "server", "real-time mode: upstream NTP server HOST[:PORT] (repeatable)")
 	fs.Var(&p.pools, "pool", "real-time mode: upstream pool NAME (repeatable)")
+	fs.DurationVar(&p.poll, "peer-poll", 0, "real-time mode: poll the upstream servers every DURATION to twice that\n(default 64s to 1024s; short polls only for your own servers)")
 }
 
 func (p realtimePeers) apply(cfg *config.Config) error {
-	return overrides{servers: p.servers, pools: p.pools}.apply(cfg)
+	if err := (overrides{servers: p.servers, pools: p.pools}).apply(cfg); err != nil || p.poll == 0 {
+		return err
+	}
+	for _, list := range [][]peer.Source{cfg.Peers.Servers, cfg.Peers.Pools} {
+		for i := range list {
+			list[i].MinPoll, list[i].MaxPoll = p.poll, 2*p.poll
+		}
+	}
+	return cfg.Validate()
 }
 
 // simConfig is the daemon's configuration for the simulator: loopback
