@@ -2,6 +2,7 @@ package discipline
 
 import (
 	"errors"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -66,5 +67,41 @@ func TestStepTimex(t *testing.T) {
 		if tx.Modes != unix.ADJ_SETOFFSET|unix.ADJ_NANO || int64(tx.Time.Sec) != tc.sec || int64(tx.Time.Usec) != tc.nsec {
 			t.Errorf("stepTimex(%v) = modes %#x %d s %d ns", tc.d, tx.Modes, tx.Time.Sec, tx.Time.Usec)
 		}
+	}
+}
+
+// The discipline on the real system clock under NoAdjust (what
+// --no-clock-adjust runs): it observes, logs that once, and changes
+// nothing in the kernel.
+func TestDisciplineOnSystemClockNoAdjust(t *testing.T) {
+	c := &SystemClock{NoAdjust: true}
+	before, err := c.ReadKernel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &logRecorder{}
+	d, err := New(testConfig(), c, slog.New(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := c.Now()
+	for k := range 30 {
+		local := base.Add(time.Duration(k) * time.Second)
+		d.Sample(Sample{Local: local, True: local.Add(-300 * time.Millisecond), Source: PPS})
+		d.Tick(local)
+	}
+	st := d.Stats()
+	if !st.ObserveOnly || st.State == Locked || st.Steps != 0 || st.EstError < 300*time.Millisecond {
+		t.Errorf("stats %+v: want observing, not locked, no step, the offset in the error", st)
+	}
+	if n := rec.count(slog.LevelWarn); n != 0 || len(rec.recs) != 1 {
+		t.Errorf("%d records, %d warnings: want the one saying the clock is observed", len(rec.recs), n)
+	}
+	after, err := c.ReadKernel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Status != before.Status {
+		t.Errorf("kernel status changed from %#x to %#x", before.Status, after.Status)
 	}
 }

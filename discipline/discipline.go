@@ -1,6 +1,7 @@
 package discipline
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -120,6 +121,11 @@ type Discipline struct {
 	wholeSec   uint64
 	stab       stability
 	driftSaved time.Time
+	// observe is set once the clock refuses adjustments with
+	// ErrNoClockAdjust (--no-clock-adjust): the loop then only measures,
+	// and the served clock is the uncorrected one.
+	observe     bool
+	adjustFails uint64 // other refused frequency changes
 
 	leaps     *LeapTable
 	leapHint  ntp.Leap
@@ -148,7 +154,9 @@ func New(cfg Config, clk Clock, log *slog.Logger) (*Discipline, error) {
 		case err != nil:
 			log.Warn("ignoring drift file", "err", err)
 		default:
-			if err := clk.SetFrequency(freq); err != nil {
+			if err := clk.SetFrequency(freq); errors.Is(err, ErrNoClockAdjust) {
+				d.observeOnly()
+			} else if err != nil {
 				log.Warn("cannot set frequency from drift file", "err", err)
 			} else {
 				d.freqPPM, d.driftFreq, d.driftSkew = freq, freq, skew
@@ -421,13 +429,7 @@ func (d *Discipline) accept(s Sample, z, r float64) {
 	d.lastSample = s.Local
 	d.lastR = r
 	d.control()
-	bound := max(20*math.Sqrt(r), 20e-6)
-	switch s.Source {
-	case NMEA:
-		bound = 3 * d.cfg.NMEAError.Seconds()
-	case Peer:
-		bound = peerLockSigma * math.Sqrt(r)
-	}
+	bound := d.lockBound()
 	switch {
 	case math.Abs(d.f.x[0]) < bound && d.f.sigma(0) < bound:
 		d.goodRun++
@@ -437,7 +439,9 @@ func (d *Discipline) accept(s Sample, z, r float64) {
 			}
 			d.state = Locked
 		}
-	case math.Abs(d.f.x[0]) > 5*bound:
+	case math.Abs(d.f.x[0]) > 5*bound || d.observe:
+		// Observing only, the estimated offset is the served clock's
+		// error itself: no hysteresis lets it stay locked out of bounds.
 		d.goodRun = 0
 		if d.state == Locked || d.state == Holdover || d.state == Unusable {
 			d.state = Acquiring
@@ -450,6 +454,18 @@ func (d *Discipline) accept(s Sample, z, r float64) {
 		d.stab.add(s.Local, d.f.x[0], d.f.sigma(0))
 	}
 	d.publish(s.Local)
+}
+
+// lockBound is the bound on the estimated offset and its uncertainty
+// within which the loop counts as locked to its current source.
+func (d *Discipline) lockBound() float64 {
+	switch d.source {
+	case NMEA:
+		return 3 * d.cfg.NMEAError.Seconds()
+	case Peer:
+		return peerLockSigma * math.Sqrt(d.lastR)
+	}
+	return max(20*math.Sqrt(d.lastR), 20e-6)
 }
 
 // predict advances both models; the quiet one takes the fast model's
@@ -537,7 +553,13 @@ func (d *Discipline) detectDisturbance(now time.Time, z, r float64) {
 
 // control sets the frequency that cancels the estimated frequency error and
 // slews the estimated offset out over controlTC.
+//
+// Observing only, it does nothing: the filter then follows the clock's own
+// offset and frequency error, which nothing corrects.
 func (d *Discipline) control() {
+	if d.observe {
+		return
+	}
 	tc := controlTC
 	if d.source == Peer {
 		tc = peerControlTC
@@ -549,7 +571,7 @@ func (d *Discipline) control() {
 		return
 	}
 	if err := d.clk.SetFrequency(freq); err != nil {
-		d.log.Warn("cannot set frequency", "err", err)
+		d.adjustFailed(err)
 		return
 	}
 	d.stab.correct(d.lastLocal, freq)
@@ -558,12 +580,42 @@ func (d *Discipline) control() {
 	d.freqPPM = freq
 }
 
+// adjustFailed handles a refused frequency change. ErrNoClockAdjust makes
+// the loop an observer for good; any other failure (no CAP_SYS_TIME, a
+// value the kernel refuses) is retried at the next update and logged at
+// the first and every 3600th, never once a sample.
+func (d *Discipline) adjustFailed(err error) {
+	if errors.Is(err, ErrNoClockAdjust) {
+		d.observeOnly()
+		return
+	}
+	d.adjustFails++
+	if d.adjustFails%3600 == 1 {
+		d.log.Warn("cannot set frequency", "err", err, "failures", d.adjustFails)
+	}
+}
+
+// observeOnly switches the loop to observing, once.
+func (d *Discipline) observeOnly() {
+	if d.observe {
+		return
+	}
+	d.observe = true
+	d.log.Info("clock adjustment disabled: observing only; the clock's offset counts in the published error")
+}
+
 func (d *Discipline) stepAllowed() bool { return d.cfg.StepLimit < 0 || d.updates < d.cfg.StepLimit }
 
 // step removes offset (seconds) from the clock.
 func (d *Discipline) step(offset float64, now time.Time) {
 	by := -time.Duration(math.Round(offset * 1e9))
-	if err := d.clk.Step(by); err != nil {
+	if d.observe {
+		return
+	}
+	if err := d.clk.Step(by); errors.Is(err, ErrNoClockAdjust) {
+		d.observeOnly()
+		return
+	} else if err != nil {
 		d.log.Error("cannot step the clock", "by", by, "err", err)
 		return
 	}
@@ -600,7 +652,9 @@ func (d *Discipline) Tick(now time.Time) {
 		d.coast(now)
 	}
 	d.leap(now)
-	if d.cfg.DriftFile != "" && d.started && d.state == Locked && now.Sub(d.driftSaved) >= d.cfg.DriftInterval {
+	// Observing only, the kernel's frequency may be someone else's to
+	// change: a drift file written from it would mislead the next run.
+	if d.cfg.DriftFile != "" && d.started && d.state == Locked && !d.observe && now.Sub(d.driftSaved) >= d.cfg.DriftInterval {
 		d.saveDrift(now)
 	}
 	d.publish(now)
@@ -662,6 +716,10 @@ func (d *Discipline) coast(now time.Time) {
 	d.lastT = d.lastT.Add(now.Sub(d.lastLocal))
 	d.lastLocal = now
 	d.control()
+	if d.observe && d.state == Locked && math.Abs(d.f.x[0]) > d.lockBound() {
+		d.state = Acquiring
+		d.goodRun = 0
+	}
 }
 
 func (d *Discipline) synchronised() bool { return d.state == Locked || d.state == Holdover }
@@ -681,15 +739,25 @@ func (d *Discipline) estErrorLocked() float64 {
 
 func (d *Discipline) holdoverError() time.Duration { return time.Duration(d.estErrorLocked() * 1e9) }
 
+// estError is the clock's estimated error. Steering, the estimated offset
+// is being slewed out and the error is the estimate's uncertainty;
+// observing only, the offset stays in the clock and is part of its error.
 func (d *Discipline) estError() time.Duration {
 	if !d.started {
 		return 16 * time.Second
 	}
-	return time.Duration(d.estErrorLocked() * 1e9)
+	e := d.estErrorLocked()
+	if d.observe {
+		e += math.Abs(d.f.x[0])
+	}
+	return time.Duration(e * 1e9)
 }
 
 func (d *Discipline) maxError() time.Duration {
-	return 3*d.estError() + time.Duration(math.Abs(d.f.x[0])*1e9)
+	if !d.started {
+		return 16 * time.Second
+	}
+	return time.Duration((3*d.estErrorLocked() + math.Abs(d.f.x[0])) * 1e9)
 }
 
 // publish stores a new ServerState for the responder.
@@ -717,7 +785,7 @@ func (d *Discipline) publish(now time.Time) {
 		Stratum:        1,
 		Precision:      d.precision,
 		RefID:          ref,
-		RootDispersion: d.estError() + time.Duration(math.Abs(d.f.x[0])*1e9),
+		RootDispersion: time.Duration((d.estErrorLocked() + math.Abs(d.f.x[0])) * 1e9),
 		RefTime:        d.lastSample,
 	})
 }
@@ -726,7 +794,7 @@ func (d *Discipline) publish(now time.Time) {
 func (d *Discipline) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.cfg.DriftFile == "" || !d.started || d.updates < 16 {
+	if d.cfg.DriftFile == "" || !d.started || d.updates < 16 || d.observe {
 		return nil
 	}
 	return d.writeDrift()

@@ -14,9 +14,16 @@ type Stats struct {
 	Offset       time.Duration // last measured offset, clock - source
 	Residual     time.Duration // RMS of recent innovations
 	FrequencyPPM float64       // correction in force
-	SkewPPM      float64       // uncertainty of the frequency estimate
+	// FreqErrorPPM is the clock's estimated rate against its source, in
+	// ppm (positive: running fast): near zero while the loop steers, the
+	// free-running clock's error when it only observes.
+	FreqErrorPPM float64
+	SkewPPM      float64 // uncertainty of the frequency estimate
 	TimeConstant time.Duration
-	EstError     time.Duration
+	EstError     time.Duration // includes the offset when ObserveOnly
+	// ObserveOnly: the clock refuses adjustments (--no-clock-adjust); the
+	// loop measures it and steers nothing.
+	ObserveOnly  bool
 	Steps        int
 	StepTotal    time.Duration
 	Updates      int
@@ -41,6 +48,8 @@ func (d *Discipline) Stats() Stats {
 		Offset:       d.offset,
 		Residual:     time.Duration(math.Sqrt(d.jitter2) * 1e9),
 		FrequencyPPM: d.freqPPM,
+		FreqErrorPPM: d.f.x[1] * 1e6,
+		ObserveOnly:  d.observe,
 		SkewPPM:      d.f.sigma(1) * 1e6,
 		TimeConstant: tc,
 		EstError:     d.estError(),
