@@ -33,12 +33,24 @@ const (
 	maxGap       = 60 // seconds of missing pulses bridged without a resync
 	stale        = 3 * time.Second
 	labelVotes   = 8
+	// flywheelMax is how many seconds after the last pulse an epoch named
+	// the pulses are still named by counting, while the epochs are missing.
+	flywheelMax = 600
+	// jitterSpan is the span of pulses the status's capture noise is
+	// estimated over. The samples' error estimate takes errSpan: the
+	// discipline weighs each pulse by it, and a minute's estimate, off by
+	// 15-20% from one minute to the next, would often make it distrust the
+	// pulses it should follow (the floor at the backend's precision turns
+	// the noise into a bias).
+	jitterSpan = time.Minute
+	errSpan    = 5 * time.Minute
 )
 
 // Counters are the pairer's running totals.
 type Counters struct {
 	Pulses          uint64            // edges of the marking polarity
 	Samples         uint64            // pulses paired and emitted
+	Flywheeled      uint64            // of those, named by counting from an earlier pulse while its epoch was missing
 	Missed          uint64            // pulses absent between two accepted ones
 	Rejected        map[string]uint64 // pulses not used, by reason
 	EpochsUnmatched uint64            // NMEA epochs with no pulse where the learned phase puts it
@@ -79,6 +91,11 @@ type Pairer struct {
 	ringN        int
 	lastEdge     time.Time
 	waiting      *Second // an epoch that arrived before its edge was delivered
+	chain        int64   // bumped whenever the count of seconds between pulses is lost
+	count        int64   // seconds from the chain's first pulse to the anchor
+	lastArrival  time.Time
+	lastFix      bool
+	named        namedPulse // the last pulse an epoch named
 
 	phase  phaseWindow
 	jitter jitterWindow
@@ -100,8 +117,21 @@ type Pairer struct {
 }
 
 type pending struct {
-	e      Edge
-	paired bool
+	e            Edge
+	chain, count int64
+	paired       bool
+}
+
+// namedPulse is a pulse an epoch named, the origin of the count while
+// epochs are missing.
+type namedPulse struct {
+	chain, count int64
+	utc          time.Time
+}
+
+func (p *Pairer) newChain() {
+	p.chain++
+	p.count = 0
 }
 
 // NewPairer returns a pairer for cfg. A nil log discards.
@@ -135,7 +165,9 @@ func (p *Pairer) SetClockError(bound time.Duration) {
 }
 
 // Edge feeds one captured edge. It returns a sample when an epoch that
-// arrived before this edge was delivered names it.
+// arrived before this edge was delivered names it, or when an earlier
+// pulse whose epoch never came is named by counting seconds from the last
+// named pulse (the serial line unplugged while the pulses go on).
 func (p *Pairer) Edge(e Edge) (Sample, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -147,16 +179,64 @@ func (p *Pairer) Edge(e Edge) (Sample, bool) {
 	}
 	p.c.Pulses++
 	p.lastEdge = e.Local
+	fly, flyOK := p.flywheel(e.Local)
 	p.expire(e.Local)
 	if !p.checkInterval(e) {
-		return Sample{}, false
+		return fly, flyOK
 	}
 	p.push(e)
 	if w := p.waiting; w != nil {
 		p.waiting = nil
 		return p.pair(*w, false)
 	}
+	return fly, flyOK
+}
+
+// flywheel names the oldest accepted pulse whose epoch should have arrived
+// by now but did not, by counting whole seconds from the last pulse an epoch
+// named: the interval check vouches for every second of the count, so the
+// label is as good as the last epoch's for as long as the pulses run
+// without a break, up to flywheelMax seconds. A receiver that reported no
+// fix in its last epoch gets no flywheel: its pulses may be free-running.
+func (p *Pairer) flywheel(now time.Time) (Sample, bool) {
+	if p.named.utc.IsZero() || !p.lastFix || !p.phase.learned() || p.waiting != nil {
+		return Sample{}, false
+	}
+	due := p.phase.est + p.window()
+	for i := p.ringN - 1; i >= 0; i-- {
+		pe := &p.ring[i]
+		if pe.paired || pe.chain != p.named.chain || now.Sub(pe.e.Local) < due || !p.lastArrival.Before(pe.e.Local) {
+			continue
+		}
+		k := pe.count - p.named.count
+		if k < 1 || k > flywheelMax {
+			continue
+		}
+		pe.paired = true
+		utc := p.named.utc.Add(time.Duration(k) * time.Second)
+		local := pe.e.Local.Add(-p.cfg.delay())
+		if p.clockErr > 0 && p.clockErr < p.cfg.nearestWithin() && !local.Round(time.Second).Equal(utc) {
+			p.reject(ReasonWrongSecond)
+			continue
+		}
+		if !utc.After(p.lastUTC) {
+			continue
+		}
+		p.c.Flywheeled++
+		return p.emit(pe, local, utc), true
+	}
 	return Sample{}, false
+}
+
+// window is how far from where the learned phase puts it an edge may be
+// and still be the one an epoch names.
+func (p *Pairer) window() time.Duration {
+	floor := 20 * time.Millisecond
+	if p.phase.n < phaseLearned {
+		// Learned from a few agreeing epochs: the spread is not known yet.
+		floor = 2 * phaseAgree
+	}
+	return min(max(5*p.phase.spread+p.cfg.tolerance(), floor), 300*time.Millisecond)
 }
 
 // learnPolarity decides, from both edges, which one starts the short part of
@@ -193,6 +273,8 @@ func (p *Pairer) checkInterval(e Edge) bool {
 	seen := p.lastSeen
 	if p.anchor.IsZero() {
 		p.anchor, p.lastSeen = e.Local, e.Local
+		p.jitter.breakChain()
+		p.newChain()
 		p.reject(ReasonResync)
 		return false
 	}
@@ -212,19 +294,28 @@ func (p *Pairer) checkInterval(e Edge) bool {
 		p.c.Missed += uint64(n - 1)
 		if n == 1 {
 			p.jitter.add(e.Local, dev)
+		} else {
+			p.jitter.breakChain()
 		}
 		p.anchor = e.Local
+		p.count += int64(n)
 		return true
 	}
 	// After a clock step or a spurious anchor, every pulse is off from the
 	// anchor; re-anchor on the previous pulse if this one is a second after it.
+	// The count of seconds starts afresh: the pulse before may not be the
+	// accepted one.
 	if d := e.Local.Sub(seen) - time.Second; d.Abs() <= tol {
 		p.anchor = e.Local
+		p.jitter.breakChain()
 		p.jitter.add(e.Local, d)
+		p.newChain()
 		return true
 	}
+	p.jitter.breakChain()
 	if dt < 0 || dt > 2*time.Second {
 		p.anchor = e.Local
+		p.newChain()
 		p.reject(ReasonResync)
 		return false
 	}
@@ -246,7 +337,7 @@ func (p *Pairer) LastRejection() string {
 
 func (p *Pairer) push(e Edge) {
 	copy(p.ring[1:], p.ring[:len(p.ring)-1])
-	p.ring[0] = pending{e: e}
+	p.ring[0] = pending{e: e, chain: p.chain, count: p.count}
 	p.ringN = min(p.ringN+1, len(p.ring))
 }
 
@@ -267,9 +358,12 @@ func (p *Pairer) expire(now time.Time) {
 func (p *Pairer) Second(s Second) (Sample, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.lastArrival, p.lastFix = s.Arrival, s.Fix
 	// Phase observations use the last accepted pulse, with or without fix:
-	// the sentence timing is the receiver's, not the fix's.
-	if p.ringN > 0 {
+	// the sentence timing is the receiver's, not the fix's. A later edge
+	// that was not accepted (a glitch, the first pulse after a clock step)
+	// makes the phase to the accepted one meaningless.
+	if p.ringN > 0 && p.ring[0].e.Local.Equal(p.lastEdge) {
 		if d := s.Arrival.Sub(p.ring[0].e.Local); d >= 0 && d < 3*time.Second {
 			p.phase.add(d)
 		}
@@ -281,7 +375,7 @@ func (p *Pairer) pair(s Second, mayWait bool) (Sample, bool) {
 	idx := -1
 	if p.phase.learned() {
 		target := s.Arrival.Add(-p.phase.est)
-		win := min(max(5*p.phase.spread+p.cfg.tolerance(), 20*time.Millisecond), 300*time.Millisecond)
+		win := p.window()
 		for i := 0; i < p.ringN; i++ {
 			if p.ring[i].e.Local.Sub(target).Abs() <= win {
 				idx = i
@@ -331,15 +425,22 @@ func (p *Pairer) pair(s Second, mayWait bool) (Sample, bool) {
 		p.reject(ReasonWrongSecond)
 		return Sample{}, false
 	}
-	p.lastUTC, p.lastSample = utc, pe.e.Local
-	p.lastOffset = local.Sub(utc)
-	if p.lastOffset.Abs() < p.cfg.nearestWithin() {
+	p.named = namedPulse{chain: pe.chain, count: pe.count, utc: utc}
+	if (local.Sub(utc)).Abs() < p.cfg.nearestWithin() {
 		p.nearStreak++
 	} else {
 		p.nearStreak = 0
 	}
+	return p.emit(pe, local, utc), true
+}
+
+// emit records a pulse as named utc and returns its sample. The capture
+// error is the pulses' own noise, never below what the backend can resolve.
+func (p *Pairer) emit(pe *pending, local, utc time.Time) Sample {
+	p.lastUTC, p.lastSample = utc, pe.e.Local
+	p.lastOffset = local.Sub(utc)
 	p.c.Samples++
-	return Sample{Local: local, UTC: utc, Backend: p.backend, Err: max(p.precision, p.jitter.jitter(pe.e.Local))}, true
+	return Sample{Local: local, UTC: utc, Backend: p.backend, Err: max(p.precision, p.jitter.captureErr(pe.e.Local))}
 }
 
 // label decides the UTC second of an edge at local (already corrected for
@@ -428,7 +529,7 @@ func (p *Pairer) Counters() Counters {
 func (p *Pairer) Jitter(now time.Time) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.jitter.jitter(now)
+	return p.jitter.jitter(now, jitterSpan)
 }
 
 // State is one of the State constants at local time now.
@@ -460,7 +561,7 @@ func (p *Pairer) FillStatus(now time.Time, st *status.PPS) {
 	st.LowPrecision = LowPrecision(p.backend)
 	st.State = p.state(now)
 	st.LastEdge = p.lastEdge
-	st.Jitter = p.jitter.jitter(now)
+	st.Jitter = p.jitter.jitter(now, jitterSpan)
 	st.Pulses = p.c.Pulses
 	st.Missed = p.c.Missed
 	st.Rejected = maps.Clone(p.c.Rejected)

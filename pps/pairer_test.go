@@ -1,6 +1,7 @@
 package pps
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -355,5 +356,137 @@ func TestPairerEpochBeforeItsEdge(t *testing.T) {
 	}
 	if c := p.Counters(); c.EpochsUnmatched != before {
 		t.Errorf("the waiting epoch was counted unmatched")
+	}
+}
+
+// The local clock that timestamps the edges is the one the discipline
+// steers: while it acquires, its frequency jumps by tens of ppm and keeps
+// changing by fractions of a ppm every second. The capture-error estimate
+// must stay the edges' own noise, or the discipline would weigh the pulses
+// as if they were tens of µs noisy and take minutes to lock.
+func TestPairerErrIgnoresSteering(t *testing.T) {
+	const sigma = time.Microsecond
+	rng := rand.New(rand.NewPCG(11, 12))
+	p := NewPairer(DefaultConfig(), nil)
+	p.SetSource("test", BackendSimulated, 100*time.Nanosecond)
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	var phase float64 // local minus UTC at the edge, seconds
+	freq := 30e-6
+	var errs []time.Duration
+	for i := range 300 {
+		switch {
+		case i == 12:
+			freq = -2e-6 // the loop's first correction overshoots
+		case i > 12:
+			freq = freq*0.8 + 0.2e-6*rng.NormFloat64()
+		}
+		phase += freq
+		sec := t0.Add(time.Duration(i) * time.Second)
+		local := sec.Add(time.Duration(phase*1e9) + time.Duration(rng.NormFloat64()*float64(sigma)))
+		if s, ok := p.Edge(Edge{Local: local}); ok {
+			errs = append(errs, s.Err)
+		}
+		if s, ok := p.Second(Second{UTC: sec, Arrival: local.Add(200 * time.Millisecond), Fix: true}); ok {
+			errs = append(errs, s.Err)
+		}
+	}
+	if len(errs) < 290 {
+		t.Fatalf("%d samples from 300 pulses", len(errs))
+	}
+	for i, e := range errs {
+		if e > 2*sigma {
+			t.Errorf("sample %d: Err %v for edges with σ %v", i, e, sigma)
+		}
+	}
+	if got := p.Jitter(t0.Add(300 * time.Second)); got < sigma*7/10 || got > sigma*13/10 {
+		t.Errorf("status jitter %v for σ %v", got, sigma)
+	}
+}
+
+// The pairer names pulses within a few seconds of start: waiting for many
+// epochs before trusting the phase costs the discipline its fast start.
+func TestPairerLearnsQuickly(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		latency  time.Duration
+		jitter   time.Duration
+		firstByS int
+	}{
+		{"clear of the edge", 150 * time.Millisecond, 5 * time.Millisecond, 4},
+		{"near the next edge", 960 * time.Millisecond, 5 * time.Millisecond, 5},
+		{"noisy sentences", 400 * time.Millisecond, 60 * time.Millisecond, 12},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := SimConfig{Start: simStart, Seed: 9, NMEALatency: tc.latency, NMEAJitter: tc.jitter, Jitter: time.Microsecond, ClockOffset: 7 * time.Second, FreqPPM: 20}
+			p := NewPairer(DefaultConfig(), nil)
+			r := runSim(t, sc, p, 10*time.Minute, nil)
+			if r.wrong > 0 {
+				t.Errorf("%d wrong samples", r.wrong)
+			}
+			t.Logf("%d of 600 pulses unnamed, counters %+v", 600-r.samples, p.Counters())
+			if got := 600 - r.samples; got > tc.firstByS {
+				t.Errorf("%d of 600 pulses unnamed (counters %+v), want the first sample within %d s", got, p.Counters(), tc.firstByS)
+			}
+		})
+	}
+}
+
+// With the serial line unplugged the pulses go on: they are named by
+// counting from the last pulse an epoch named, for up to flywheelMax
+// seconds, and epochs take over again when they come back.
+func TestPairerFlywheel(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, tc := range []struct {
+		name     string
+		unplug   [2]int // seconds without epochs
+		stepAt   int    // clock stepped by 0.4 s during the outage; 0 none
+		wantFly  int
+		wantMiss int // pulses left unnamed at least
+	}{
+		{"five minutes", [2]int{60, 360}, 0, 300, 0},
+		{"longer than the flywheel", [2]int{60, 60 + flywheelMax + 100}, 0, flywheelMax, 100},
+		{"clock stepped during it", [2]int{60, 200}, 100, 40, 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := NewPairer(DefaultConfig(), nil)
+			p.SetSource("test", BackendSimulated, time.Microsecond)
+			var step time.Duration
+			var named, wrong int
+			fed := make(map[time.Time]time.Time) // UTC second -> its edge's local time
+			check := func(s Sample, ok bool) {
+				if !ok {
+					return
+				}
+				named++
+				if !s.Local.Equal(fed[s.UTC]) {
+					wrong++
+				}
+			}
+			end := tc.unplug[1] + 60
+			for i := range end {
+				if tc.stepAt > 0 && i == tc.stepAt {
+					step = 400 * time.Millisecond
+				}
+				sec := t0.Add(time.Duration(i) * time.Second)
+				local := sec.Add(step + time.Duration(rng.NormFloat64()*1000))
+				fed[sec] = local
+				check(p.Edge(Edge{Local: local}))
+				if i < tc.unplug[0] || i >= tc.unplug[1] {
+					check(p.Second(Second{UTC: sec, Arrival: local.Add(150 * time.Millisecond), Fix: true}))
+				}
+			}
+			c := p.Counters()
+			if wrong > 0 {
+				t.Errorf("%d wrong samples", wrong)
+			}
+			t.Logf("named %d of %d, counters %+v", named, end, c)
+			if got := int(c.Flywheeled); got < tc.wantFly-2 || got > tc.wantFly {
+				t.Errorf("%d pulses flywheeled, want %d", got, tc.wantFly)
+			}
+			if unnamed := end - named; unnamed < tc.wantMiss || unnamed > tc.wantMiss+8 {
+				t.Errorf("%d pulses unnamed, want %d (counters %+v)", unnamed, tc.wantMiss, c)
+			}
+		})
 	}
 }
