@@ -74,6 +74,9 @@ const (
 	// a sample, and never before peerStaleMin.
 	peerStaleRatio = 4
 	peerStaleMin   = 5 * time.Minute
+	// peerFlush is how long after a step the peers' clock filters may
+	// still hand on offsets measured before it: 8 samples at up to 1024 s.
+	peerFlush = 3 * time.Hour
 )
 
 // Discipline steers a Clock to the samples it is handed. It does no I/O of
@@ -110,6 +113,8 @@ type Discipline struct {
 	lastGPS    time.Time     // clock reading of the last PPS or NMEA sample
 	lastR      float64       // variance of the last accepted sample, s^2
 	peerEvery  time.Duration // interval between the last two Peer samples
+	stepAt     time.Time     // clock reading just after the last step
+	stepOff    float64       // offset the last step removed, s
 	holdStart  time.Time
 	offset     time.Duration
 	jitter2    float64 // EWMA of squared innovations, s^2
@@ -208,6 +213,13 @@ func (d *Discipline) Sample(s Sample) error {
 	case Peer:
 		if !d.lastGPS.IsZero() && s.Local.Sub(d.lastGPS) < ppsFresh {
 			return nil // GPS is back and steers; the peers wait for it to fail again
+		}
+		// A selection made from samples taken before a step still shows
+		// the offset that was stepped out; following it would step back.
+		if z := s.Offset().Seconds(); d.stepOff != 0 && s.Local.Sub(d.stepAt) < peerFlush &&
+			math.Abs(z-d.stepOff) < math.Abs(d.stepOff)/2 {
+			d.rejected++
+			return fmt.Errorf("peer offset %v measured before the step", s.Offset())
 		}
 	}
 	z, r := d.measure(s)
@@ -621,6 +633,7 @@ func (d *Discipline) step(offset float64, now time.Time) {
 	}
 	d.steps++
 	d.stepTotal += by
+	d.stepAt, d.stepOff = now.Add(by), offset
 	d.f.x[0] -= offset
 	d.fast.x[0] -= offset
 	d.onset.reset()

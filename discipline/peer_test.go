@@ -140,6 +140,19 @@ func TestPeersStepAtStart(t *testing.T) {
 	clk := &simClock{now: t0, errPPM: -15, off: -4 * time.Hour}
 	r := newPeerRun(t, clk, time.Millisecond)
 	// iburst: a few samples 2 s apart, then the poll interval.
+	r.run(Peer, 2*time.Second, 4*time.Second, nil)
+	if len(clk.steps) != 1 {
+		t.Fatalf("steps %v after the first samples, want one", clk.steps)
+	}
+	// The peers' clock filters still hold samples from before the step
+	// for a while: their selection goes on showing the old offset.
+	for range 6 {
+		clk.advance(2 * time.Second)
+		if err := r.d.Sample(clk.sample(Peer, 4*time.Hour, time.Millisecond, r.rng)); err == nil {
+			t.Error("a selection from before the step was accepted")
+		}
+		r.d.Tick(clk.Now())
+	}
 	r.run(Peer, 2*time.Second, 16*time.Second, nil)
 	r.run(Peer, 64*time.Second, 2*time.Hour, nil)
 	if len(clk.steps) != 1 || abs(clk.steps[0]-4*time.Hour) > 10*time.Millisecond {
