@@ -43,6 +43,8 @@ func chronydPeers(t *testing.T, honest int, shifted bool) (honestAddrs []string,
 func peersConfig(t *testing.T, servers []string, extra string) string {
 	t.Helper()
 	var b strings.Builder
+	// No drift file: the test leaves nothing behind on the machine.
+	b.WriteString("[discipline]\ndrift_file = \"\"\n\n")
 	for _, s := range servers {
 		fmt.Fprintf(&b, "[[peers.server]]\naddress = %q\niburst = true\nminpoll = \"2s\"\nmaxpoll = \"4s\"\n\n", s)
 	}
