@@ -23,7 +23,7 @@ func (a *Appliance) Snapshot() status.Snapshot {
 	s.State, s.StateSince = state.String(), since
 
 	a.disc.FillStatus(&s.System)
-	s.System.ClockAdjust = a.hw.ClockAdjust
+	s.System.ClockAdjust = a.hw.ClockAdjust && !a.disc.Stats().ObserveOnly
 	s.System.Stratum = served.Stratum
 	s.System.RefID = served.RefID.Format(served.Stratum)
 	s.System.Leap = served.Leap.String()

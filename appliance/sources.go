@@ -7,6 +7,7 @@ import (
 	"stratum1/discipline"
 	"stratum1/gps"
 	"stratum1/ntp"
+	"stratum1/peer"
 	"stratum1/pps"
 )
 
@@ -102,10 +103,7 @@ func (a *Appliance) feedPeers(now time.Time) {
 	}
 	if state == Peers && sel.OK && sel.Updated.After(a.peerSamplesSeen()) {
 		a.markPeerSample(sel.Updated)
-		// The discipline takes the peers' verdict as an NMEA-like sample and
-		// subtracts the NMEA latency from it; the peers have none.
-		latency := a.cfg.Discipline.NMEALatency
-		a.sample(discipline.Sample{Local: now, True: now.Add(-sel.Offset - latency), Err: max(sel.Jitter, time.Millisecond), Source: discipline.NMEA})
+		a.sample(discipline.Sample{Local: now, True: now.Add(-sel.Offset), Err: peerError(sel), Source: discipline.Peer})
 	}
 }
 
@@ -136,12 +134,15 @@ func (a *Appliance) update(now time.Time) {
 		sel = peerSelection{ok: s.OK, offset: s.Offset, stratum: s.Stratum, refID: s.RefID, leap: s.Leap,
 			rootDelay: s.RootDelay, rootDisp: s.RootDispersion, updated: s.Updated}
 	}
+	// Only GPS (PPS or NMEA) makes the box healthy: a loop locked to the
+	// peers is the Peers state, not the way back to stratum 1.
+	gps := st.Source != discipline.Peer
 	a.mu.Lock()
 	obs := Observation{
 		Now:           now,
 		TimeKnown:     st.State != discipline.Unsynchronised,
-		Disciplined:   st.State == discipline.Locked || st.State == discipline.Holdover,
-		SourceFresh:   st.State == discipline.Locked,
+		Disciplined:   gps && (st.State == discipline.Locked || st.State == discipline.Holdover),
+		SourceFresh:   gps && st.State == discipline.Locked,
 		HoldoverLimit: st.State == discipline.Unusable,
 		GPSDistrusted: a.distrusted,
 		PeersUsable:   sel.ok,
@@ -213,4 +214,11 @@ func abs(d time.Duration) time.Duration {
 		return -d
 	}
 	return d
+}
+
+// peerError is the uncertainty of the peers' combined time: the spread of
+// the survivors, and at least the system peer's root distance, never below
+// a millisecond.
+func peerError(sel peer.Selection) time.Duration {
+	return max(sel.Jitter, sel.RootDelay/2+sel.RootDispersion, time.Millisecond)
 }
