@@ -9,6 +9,8 @@ import (
 	"time"
 
 	nmea "github.com/adrianmo/go-nmea"
+
+	"stratum1/pps"
 )
 
 func TestSentencesParse(t *testing.T) {
@@ -39,19 +41,40 @@ func TestFaults(t *testing.T) {
 	s.Duration = 30 * time.Minute
 	s.Unplugged = []Window{{At: 8 * time.Minute, Length: 5 * time.Minute}}
 	s.WrongSecond = []Window{{At: 18 * time.Minute, Length: 2 * time.Minute}}
-	sum := run(t, s)
+	sum, tr, err := RunVirtual(context.Background(), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if sum.LockS < 0 || sum.LockS > 60 || sum.MaxNs > 5000 || sum.Steps != 1 || sum.FinalState != "LOCKED" {
 		t.Errorf("through unplug and wrong second: %v, final %s", sum, sum.FinalState)
 	}
-	if sum.WholeSecond == 0 {
-		t.Error("wrong-second samples were not refused")
+	// The pulses were named by counting through most of the unplugged
+	// five minutes.
+	if sum.PPSFlywheeled < 280 {
+		t.Errorf("%d pulses counted on while unplugged, want about 300", sum.PPSFlywheeled)
+	}
+	// The pairer, whose clock is known within a fraction of a second,
+	// catches the wrong second: the pulses keep their nearest second, and
+	// none labelled by the receiver's wrong epochs reaches the clock (a
+	// one-second sample that got through would be refused by the
+	// discipline or would step the clock).
+	if sum.PPSRejected[pps.ReasonWrongSecond] == 0 {
+		t.Errorf("the pairer rejected no wrong-second pulses: %v", sum.PPSRejected)
+	}
+	if sum.WholeSecond != 0 {
+		t.Errorf("%d whole-second samples reached the discipline", sum.WholeSecond)
+	}
+	for k := 18 * 60; k < 21*60; k++ {
+		if e := math.Abs(tr.ErrNs[k]); e > 5000 {
+			t.Fatalf("clock off by %.0f ns at %d s, during or after the wrong second", e, k)
+		}
 	}
 
 	s = DefaultSettings()
 	s.Duration = 20 * time.Minute
 	s.NoPPS = true
 	s.NMEALatency = 400 * time.Millisecond
-	sum, tr, err := RunVirtual(context.Background(), s, nil)
+	sum, tr, err = RunVirtual(context.Background(), s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

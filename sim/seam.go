@@ -1,73 +1,87 @@
 package sim
 
 import (
-	"strings"
 	"time"
 
-	nmea "github.com/adrianmo/go-nmea"
-
 	"stratum1/discipline"
+	"stratum1/gps"
+	"stratum1/pps"
 )
 
-// flywheelMax is how many seconds pulses are numbered by counting from the
-// last pulse that NMEA named, while the sentences are missing.
-const flywheelMax = 600
-
 // Seam is where the receiver's raw output (NMEA lines with their arrival
-// times, PPS edges with their timestamps) becomes discipline samples. It is
-// the one place to swap in gps.Assembler and pps.Pairer: the rest of the
-// pipeline sees only Edge, Line and the samples they return.
-//
-// It pairs an edge with the second named by the RMC sentence that follows
-// it within a second; without a pulse, the sentence itself is an NMEA
-// sample; without sentences, pulses are numbered by counting from the last
-// named one (a flywheel) for up to flywheelMax seconds.
+// times, PPS edges with their timestamps) becomes discipline samples,
+// through the appliance's own parts: gps.Assembler makes epochs of the
+// lines and pps.Pairer names the edges with them, exactly as the appliance
+// does (appliance/sources.go). Without a PPS input, valid epochs are NMEA
+// samples.
 type Seam struct {
-	PPSErr time.Duration // uncertainty to put in PPS samples
+	asm    *gps.Assembler
+	pairer *pps.Pairer // nil without a PPS input
+	seq    uint64
+}
 
-	edge       time.Time // latest edge not yet paired
-	pairedLoc  time.Time // local time of the last named edge
-	pairedTrue time.Time
-	Bad        uint64 // lines that failed to parse or check
+// NewSeam returns a seam; withPPS says whether a PPS input exists (its
+// capture error is ppsErr).
+func NewSeam(withPPS bool, ppsErr time.Duration) *Seam {
+	s := &Seam{asm: gps.NewAssembler(gps.AssemblerConfig{})}
+	if withPPS {
+		s.pairer = pps.NewPairer(pps.DefaultConfig(), nil)
+		s.pairer.SetSource("simulated", pps.BackendSimulated, max(ppsErr, time.Nanosecond))
+	}
+	return s
 }
 
 // Edge takes a PPS edge timestamped by the clock.
 func (s *Seam) Edge(local time.Time) []discipline.Sample {
-	var out []discipline.Sample
-	if !s.edge.IsZero() && !s.pairedLoc.IsZero() {
-		// The previous edge was never named: count seconds from the
-		// last named edge if the spacing is a whole number of seconds.
-		d := s.edge.Sub(s.pairedLoc)
-		k := d.Round(time.Second)
-		if k >= time.Second && k <= flywheelMax*time.Second && (d-k).Abs() < time.Millisecond {
-			t := s.pairedTrue.Add(k)
-			out = append(out, discipline.Sample{Local: s.edge, True: t, Err: s.PPSErr, Source: discipline.PPS})
-		}
+	if s.pairer == nil {
+		return nil
 	}
-	s.edge = local
-	return out
+	s.seq++
+	if p, ok := s.pairer.Edge(pps.Edge{Local: local, Seq: s.seq}); ok {
+		return []discipline.Sample{ppsSample(p)}
+	}
+	return nil
 }
 
 // Line takes an NMEA sentence and the clock's reading when its first byte
 // arrived.
 func (s *Seam) Line(line string, arrival time.Time) []discipline.Sample {
-	snt, err := nmea.Parse(strings.TrimSpace(line))
-	if err != nil {
-		s.Bad++
-		return nil
-	}
-	rmc, ok := snt.(nmea.RMC)
-	if !ok || rmc.Validity != "A" || !rmc.Time.Valid || !rmc.Date.Valid {
-		return nil
-	}
-	utc := time.Date(2000+rmc.Date.YY, time.Month(rmc.Date.MM), rmc.Date.DD,
-		rmc.Time.Hour, rmc.Time.Minute, rmc.Time.Second, rmc.Time.Millisecond*1e6, time.UTC)
-	if !s.edge.IsZero() {
-		if d := arrival.Sub(s.edge); d >= 0 && d < time.Second {
-			smp := discipline.Sample{Local: s.edge, True: utc, Err: s.PPSErr, Source: discipline.PPS}
-			s.pairedLoc, s.pairedTrue, s.edge = s.edge, utc, time.Time{}
-			return []discipline.Sample{smp}
+	var out []discipline.Sample
+	for _, e := range s.asm.Feed([]byte(line), arrival) {
+		if !e.HasTime() {
+			continue
+		}
+		if s.pairer == nil {
+			if e.Valid {
+				out = append(out, discipline.Sample{Local: e.Arrival, True: e.Time, Source: discipline.NMEA})
+			}
+			continue
+		}
+		if p, ok := s.pairer.Second(pps.Second{UTC: e.Time, Arrival: e.Arrival, Fix: e.Valid}); ok {
+			out = append(out, ppsSample(p))
 		}
 	}
-	return []discipline.Sample{{Local: arrival, True: utc, Source: discipline.NMEA}}
+	return out
+}
+
+// SetClockError passes the discipline's error bound to the pairer, as the
+// appliance does while locked to PPS.
+func (s *Seam) SetClockError(bound time.Duration) {
+	if s.pairer != nil {
+		s.pairer.SetClockError(bound)
+	}
+}
+
+// Counters returns the assembler's and the pairer's counts (the latter
+// zero without a PPS input).
+func (s *Seam) Counters() (gps.Counters, pps.Counters) {
+	var pc pps.Counters
+	if s.pairer != nil {
+		pc = s.pairer.Counters()
+	}
+	return s.asm.Counters(), pc
+}
+
+func ppsSample(p pps.Sample) discipline.Sample {
+	return discipline.Sample{Local: p.Local, True: p.UTC, Err: p.Err, Source: discipline.PPS}
 }

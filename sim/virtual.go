@@ -49,7 +49,7 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 	if err != nil {
 		return Summary{}, nil, err
 	}
-	seam := &Seam{PPSErr: s.PPSJitter}
+	seam := NewSeam(!s.NoPPS, s.PPSJitter)
 	n := int(s.Duration / time.Second)
 	tr := &Trace{ErrNs: make([]float64, n), Outage: make([]bool, n), OracleNs: make([]float64, n)}
 	feed := func(smps []discipline.Sample) {
@@ -93,6 +93,9 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 		}
 		clk.AdvanceTo(float64(k) + tickPhase)
 		d.Tick(clk.Now())
+		if st := d.Stats(); st.State == discipline.Locked && st.Source == discipline.PPS {
+			seam.SetClockError(st.EstError * 4)
+		}
 	}
 	if err := d.Close(); err != nil {
 		log.Warn("saving the drift file", "err", err)
@@ -106,6 +109,11 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 	sum.Rejected = st.Rejected
 	sum.WholeSecond = st.WholeSecond
 	sum.Disturbances = st.Disturbances
+	gc, pc := seam.Counters()
+	sum.BadSentences = gc.BadChecksum + gc.Malformed + gc.Garbage
+	sum.PPSSamples = pc.Samples
+	sum.PPSRejected = pc.Rejected
+	sum.PPSFlywheeled = pc.Flywheeled
 	sum.WallSeconds = time.Since(wall).Seconds()
 	return sum, tr, nil
 }
@@ -121,21 +129,25 @@ func in(ws []Window, t time.Duration) bool {
 
 // Summary is the result of a virtual run.
 type Summary struct {
-	LockS               float64      `json:"lock_s"`   // -1: never locked
-	RelockS             []float64    `json:"relock_s"` // after each outage, from its end; -1: never
-	RMSNs               float64      `json:"rms_ns"`
-	MaxNs               float64      `json:"max_ns"`
-	HoldoverMaxNs       float64      `json:"holdover_max_ns"`
-	OracleHoldoverMaxNs float64      `json:"oracle_holdover_max_ns"`
-	Steps               int          `json:"steps"`
-	FinalState          string       `json:"final_state"`
-	FrequencyPPM        float64      `json:"frequency_ppm"`  // correction in force at the end
-	OscillatorPPM       float64      `json:"oscillator_ppm"` // the oscillator's error at the end
-	Rejected            uint64       `json:"rejected"`
-	WholeSecond         uint64       `json:"whole_second_refused"`
-	Disturbances        uint64       `json:"disturbances"`
-	WallSeconds         float64      `json:"wall_s"`
-	Settings            SettingsJSON `json:"settings"`
+	LockS               float64           `json:"lock_s"`   // -1: never locked
+	RelockS             []float64         `json:"relock_s"` // after each outage, from its end; -1: never
+	RMSNs               float64           `json:"rms_ns"`
+	MaxNs               float64           `json:"max_ns"`
+	HoldoverMaxNs       float64           `json:"holdover_max_ns"`
+	OracleHoldoverMaxNs float64           `json:"oracle_holdover_max_ns"`
+	Steps               int               `json:"steps"`
+	FinalState          string            `json:"final_state"`
+	FrequencyPPM        float64           `json:"frequency_ppm"`  // correction in force at the end
+	OscillatorPPM       float64           `json:"oscillator_ppm"` // the oscillator's error at the end
+	Rejected            uint64            `json:"rejected"`
+	WholeSecond         uint64            `json:"whole_second_refused"`
+	Disturbances        uint64            `json:"disturbances"`
+	BadSentences        uint64            `json:"bad_sentences"`
+	PPSSamples          uint64            `json:"pps_samples"`    // pulses the pairer named
+	PPSRejected         map[string]uint64 `json:"pps_rejected"`   // pulses the pairer did not use, by reason
+	PPSFlywheeled       uint64            `json:"pps_flywheeled"` // of the named, those counted on while NMEA was missing
+	WallSeconds         float64           `json:"wall_s"`
+	Settings            SettingsJSON      `json:"settings"`
 }
 
 // SettingsJSON is Settings with units, as the flags take them.
