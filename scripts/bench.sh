@@ -38,7 +38,9 @@ cmdport 0
 pidfile $OUT/chronyd.pid
 CONF
 cat > "$OUT/ntp.conf" <<CONF
-# no upstream, no rate limiting; it answers unsynchronised (leap 3)
+# No upstream and no rate limiting configured. ntpsec has no local clock
+# driver: unsynchronised, it answers each client address about ten times
+# (leap 3, INIT) and then no more, so its rows measure only that.
 restrict default
 restrict 127.0.0.1
 disable kernel

@@ -129,7 +129,10 @@ func (r *Responder) Addrs() []netip.AddrPort {
 }
 
 // Run serves until ctx is done, then closes every socket. It returns nil
-// after a cancellation and the first socket error otherwise.
+// after a cancellation and the first socket error otherwise. On Linux each
+// worker is a goroutine locked to its thread and blocked in the kernel
+// between batches; Run raises GOMAXPROCS by the number of workers while it
+// runs, so that they do not hold the Ps the rest of the program runs on.
 func (r *Responder) Run(ctx context.Context) error {
 	if err := r.Listen(); err != nil {
 		return err
