@@ -28,7 +28,7 @@ func TestE2ENtpq(t *testing.T) {
 		defer cancel()
 		cmd := exec.CommandContext(ctx, unshare, "-rn", "sh", "-c", `"$0" link set lo up && exec "$@"`, ip,
 			os.Args[0], "-test.run=^TestE2ENtpq$", "-test.v", "-test.count=1")
-		cmd.Env = append(os.Environ(), e2eNetnsEnv+"=1")
+		cmd.Env = append(os.Environ(), e2eNetnsEnv+"=1", e2eBinEnv+"="+stratum1Binary(t))
 		out, err := cmd.CombinedOutput()
 		t.Logf("in a network namespace:\n%s", out)
 		if err != nil {

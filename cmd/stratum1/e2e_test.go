@@ -28,6 +28,9 @@ import (
 	"stratum1/status"
 )
 
+// e2eBinEnv passes the built binary to a test re-run in another process.
+const e2eBinEnv = "STRATUM1_E2E_BIN"
+
 var e2eBin struct {
 	once sync.Once
 	dir  string
@@ -48,6 +51,11 @@ func TestMain(m *testing.M) {
 func stratum1Binary(t *testing.T) string {
 	t.Helper()
 	e2eBin.once.Do(func() {
+		// A test re-run in a network namespace gets the parent's build.
+		if p := os.Getenv(e2eBinEnv); p != "" {
+			e2eBin.path = p
+			return
+		}
 		dir, err := os.MkdirTemp("", "stratum1-e2e-")
 		if err != nil {
 			e2eBin.err = err
