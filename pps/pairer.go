@@ -94,6 +94,7 @@ type Pairer struct {
 	chain        int64   // bumped whenever the count of seconds between pulses is lost
 	count        int64   // seconds from the chain's first pulse to the anchor
 	lastArrival  time.Time
+	lastRefused  time.Time // the last marking edge the interval check refused
 	lastFix      bool
 	named        namedPulse // the last pulse an epoch named
 
@@ -164,6 +165,33 @@ func (p *Pairer) SetClockError(bound time.Duration) {
 	p.clockErr = bound
 }
 
+// ClockStepped tells the pairer that the local clock was stepped by d
+// (positive: forward) since the last edge or epoch it was given, as the
+// discipline does once at start. The local times it holds move with the
+// clock, so the interval check and the count of seconds carry on across
+// the step instead of refusing the next pulse and resynchronising on the
+// one after. A step nobody reports is still caught by the interval check.
+func (p *Pairer) ClockStepped(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range []*time.Time{&p.anchor, &p.lastSeen, &p.lastRise, &p.lastFall, &p.lastEdge,
+		&p.lastSample, &p.lastArrival, &p.lastRefused} {
+		if !t.IsZero() {
+			*t = t.Add(d)
+		}
+	}
+	for i := range p.ring[:p.ringN] {
+		p.ring[i].e.Local = p.ring[i].e.Local.Add(d)
+	}
+	if p.waiting != nil {
+		p.waiting.Arrival = p.waiting.Arrival.Add(d)
+	}
+	p.jitter.shift(d)
+	// The clock's distance from UTC changed: label from the epochs again
+	// until it has been near for a while.
+	p.nearStreak = 0
+}
+
 // Edge feeds one captured edge. It returns a sample when an epoch that
 // arrived before this edge was delivered names it, or when an earlier
 // pulse whose epoch never came is named by counting seconds from the last
@@ -182,6 +210,7 @@ func (p *Pairer) Edge(e Edge) (Sample, bool) {
 	fly, flyOK := p.flywheel(e.Local)
 	p.expire(e.Local)
 	if !p.checkInterval(e) {
+		p.lastRefused = e.Local
 		return fly, flyOK
 	}
 	p.push(e)
@@ -359,14 +388,22 @@ func (p *Pairer) Second(s Second) (Sample, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.lastArrival, p.lastFix = s.Arrival, s.Fix
-	// Phase observations use the last accepted pulse, with or without fix:
-	// the sentence timing is the receiver's, not the fix's. A later edge
-	// that was not accepted (a glitch, the first pulse after a clock step)
-	// makes the phase to the accepted one meaningless.
-	if p.ringN > 0 && p.ring[0].e.Local.Equal(p.lastEdge) {
-		if d := s.Arrival.Sub(p.ring[0].e.Local); d >= 0 && d < 3*time.Second {
+	// Phase observations use the last accepted pulse before the epoch's
+	// arrival (the epoch may be handed over a second late, while the
+	// assembler learns where the receiver's cycle ends), with or without
+	// fix: the sentence timing is the receiver's, not the fix's. An edge
+	// in between that was not accepted (a glitch, the first pulse after a
+	// clock step) makes the phase to the accepted one meaningless.
+	for i := 0; i < p.ringN; i++ {
+		at := p.ring[i].e.Local
+		if at.After(s.Arrival) {
+			continue
+		}
+		d := s.Arrival.Sub(at)
+		if d < 3*time.Second && (p.lastRefused.Before(at) || p.lastRefused.After(s.Arrival)) {
 			p.phase.add(d)
 		}
+		break
 	}
 	return p.pair(s, true)
 }

@@ -490,3 +490,53 @@ func TestPairerFlywheel(t *testing.T) {
 		})
 	}
 }
+
+// A step the discipline reports moves the pairer's times with the clock:
+// the next pulse is accepted and named, none is lost to a resync.
+func TestPairerClockStepped(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		report   bool
+		wantLost int
+	}{
+		{"reported", true, 0},
+		{"not reported", false, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := NewPairer(DefaultConfig(), nil)
+			p.SetSource("test", BackendSimulated, time.Microsecond)
+			t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+			step := time.Duration(0)
+			named := map[time.Time]bool{}
+			for i := range 40 {
+				sec := t0.Add(time.Duration(i) * time.Second)
+				local := sec.Add(300*time.Millisecond + step)
+				if s, ok := p.Edge(Edge{Local: local}); ok {
+					named[s.UTC] = true
+				}
+				s, ok := p.Second(Second{UTC: sec, Arrival: local.Add(150 * time.Millisecond), Fix: true})
+				if ok {
+					if !s.Local.Equal(local) {
+						t.Fatalf("second %d named the edge at %v, want %v", i, s.Local, local)
+					}
+					named[s.UTC] = true
+				}
+				if i == 20 {
+					step = -300 * time.Millisecond
+					if tc.report {
+						p.ClockStepped(step)
+					}
+				}
+			}
+			lost := 0
+			for i := 5; i < 40; i++ {
+				if !named[t0.Add(time.Duration(i)*time.Second)] {
+					lost++
+				}
+			}
+			if lost != tc.wantLost {
+				t.Errorf("%d pulses after the first 5 s not named, want %d (counters %+v)", lost, tc.wantLost, p.Counters())
+			}
+		})
+	}
+}

@@ -141,6 +141,16 @@ func (j *jitterWindow) captureErr(now time.Time) time.Duration {
 	return j.errEst
 }
 
+// shift moves the window's times with a stepped clock.
+func (j *jitterWindow) shift(d time.Duration) {
+	for x := range j.at[:j.n] {
+		j.at[x] = j.at[x].Add(d)
+	}
+	if !j.errAt.IsZero() {
+		j.errAt = j.errAt.Add(d)
+	}
+}
+
 // breakChain says the next interval does not follow the last one (a missed
 // pulse, a resync, a clock step).
 func (j *jitterWindow) breakChain() { j.havePrev = false }
