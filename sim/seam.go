@@ -72,6 +72,13 @@ func (s *Seam) SetClockError(bound time.Duration) {
 	}
 }
 
+// ClockStepped passes a step of the clock to the pairer.
+func (s *Seam) ClockStepped(d time.Duration) {
+	if s.pairer != nil {
+		s.pairer.ClockStepped(d)
+	}
+}
+
 // Counters returns the assembler's and the pairer's counts (the latter
 // zero without a PPS input).
 func (s *Seam) Counters() (gps.Counters, pps.Counters) {

@@ -52,9 +52,18 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 	seam := NewSeam(!s.NoPPS, s.PPSJitter)
 	n := int(s.Duration / time.Second)
 	tr := &Trace{ErrNs: make([]float64, n), Outage: make([]bool, n), OracleNs: make([]float64, n)}
+	// The pairer is told of the discipline's steps, as the appliance
+	// tells it, so that it does not refuse the first pulse after one.
+	stepsSeen := 0
+	stepped := func() {
+		for ; stepsSeen < len(clk.Steps); stepsSeen++ {
+			seam.ClockStepped(clk.Steps[stepsSeen])
+		}
+	}
 	feed := func(smps []discipline.Sample) {
 		for _, smp := range smps {
 			_ = d.Sample(smp) // rejections are counted by the discipline
+			stepped()
 		}
 	}
 	var holdFree, holdFreq, holdT float64
@@ -93,6 +102,7 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 		}
 		clk.AdvanceTo(float64(k) + tickPhase)
 		d.Tick(clk.Now())
+		stepped()
 		if st := d.Stats(); st.State == discipline.Locked && st.Source == discipline.PPS {
 			seam.SetClockError(st.EstError * 4)
 		}
