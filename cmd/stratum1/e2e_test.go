@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,9 +61,11 @@ func stratum1Binary(t *testing.T) string {
 			return
 		}
 		e2eBin.dir = dir
-		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if p, err := exec.LookPath("go"); err == nil {
-			goTool = p
+		// go test puts its own GOROOT/bin first on the PATH.
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			e2eBin.err = fmt.Errorf("the go command is needed to build stratum1: %w", err)
+			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
