@@ -1,6 +1,7 @@
 package pps
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -375,9 +376,10 @@ func TestPairerErrIgnoresSteering(t *testing.T) {
 	var errs []time.Duration
 	for i := range 300 {
 		switch {
-		case i == 12:
-			freq = -2e-6 // the loop's first correction overshoots
-		case i > 12:
+		case i >= 12 && i < 20:
+			// The loop slews tens of µs out within seconds, overshooting.
+			freq = -20e-6 * math.Pow(-0.6, float64(i-12))
+		case i >= 20:
 			freq = freq*0.8 + 0.2e-6*rng.NormFloat64()
 		}
 		phase += freq
@@ -393,8 +395,11 @@ func TestPairerErrIgnoresSteering(t *testing.T) {
 	if len(errs) < 290 {
 		t.Fatalf("%d samples from 300 pulses", len(errs))
 	}
+	// Changes of a few µs per second while the loop slews cannot be told
+	// from noise, and inflate the estimate a little for as long as they
+	// last; an estimate from the interval deviations would exceed 10 µs.
 	for i, e := range errs {
-		if e > 2*sigma {
+		if limit := 1.5 * float64(sigma); e > 4*sigma || i >= 40 && float64(e) > limit {
 			t.Errorf("sample %d: Err %v for edges with σ %v", i, e, sigma)
 		}
 	}

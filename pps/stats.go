@@ -99,11 +99,14 @@ func unwrapNear(d, ref time.Duration) time.Duration {
 // interval deviations themselves carry those corrections, microseconds to
 // tens of microseconds, but a second difference cancels a constant
 // frequency error and a steadily changing one, leaving only the change of
-// the steering from one second to the next. What remains of it is sparse
-// (the loop makes its big corrections early), so the scale is taken
-// robustly: the median absolute value sets a 3σ clip, and the RMS of what
-// lies within it is the estimate, which is nearly as efficient as the plain
-// RMS for Gaussian noise.
+// the steering from one second to the next. What remains of it comes in
+// the first seconds of acquisition, when the loop slews tens of µs out
+// within seconds and may touch most of a short window, so the scale is
+// taken robustly: the 30th percentile of the absolute values (0.385σ for
+// Gaussian noise, unmoved while up to 70% of the values are inflated) sets
+// a 3σ clip, and the RMS of what lies within it is the estimate, nearly as
+// efficient as the plain RMS for Gaussian noise. Fewer than minD2 values
+// give no estimate: a few seconds of acquisition say nothing honest.
 type jitterWindow struct {
 	at   [320]time.Time // enough for errSpan
 	d2   [320]time.Duration
@@ -151,6 +154,9 @@ func (j *jitterWindow) shift(d time.Duration) {
 	}
 }
 
+// minD2 is the fewest second differences an estimate rests on.
+const minD2 = 10
+
 // breakChain says the next interval does not follow the last one (a missed
 // pulse, a resync, a clock step).
 func (j *jitterWindow) breakChain() { j.havePrev = false }
@@ -166,11 +172,11 @@ func (j *jitterWindow) jitter(now time.Time, window time.Duration) time.Duration
 		}
 		j.tmp = append(j.tmp, math.Abs(float64(j.d2[x])))
 	}
-	if len(j.tmp) < 3 {
+	if len(j.tmp) < minD2 {
 		return 0
 	}
 	slices.Sort(j.tmp)
-	clip := 3 * 1.4826 * j.tmp[len(j.tmp)/2]
+	clip := 3 / 0.385 * j.tmp[len(j.tmp)*3/10]
 	var sum2 float64
 	var k int
 	for _, v := range j.tmp {
