@@ -27,7 +27,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 if [ ! -x /opt/ntpsec/usr/bin/ntpq ]; then
 	tmp=$(mktemp -d)
-	(cd "$tmp" && apt-get download ntpsec >/dev/null)
+	(cd "$tmp" && { apt-get download ntpsec >/dev/null 2>&1 || { $sudo apt-get update -qq && apt-get download ntpsec >/dev/null; }; })
 	$sudo mkdir -p /opt/ntpsec
 	$sudo dpkg-deb -x "$tmp"/ntpsec_*.deb /opt/ntpsec
 	rm -rf "$tmp"
