@@ -34,6 +34,13 @@ func (a *Appliance) Snapshot() status.Snapshot {
 
 	if a.hw.GPS != nil {
 		a.hw.GPS.FillStatus(&s.GPS)
+		a.mu.Lock()
+		if typical, _, ok := a.pairer.NMEALatency(); ok && a.hw.PPS != nil {
+			// Measured against the pulse, which is better than what the
+			// reader can tell from the clock alone.
+			s.GPS.NMEALatency = typical
+		}
+		a.mu.Unlock()
 	} else {
 		s.GPS.State = "disabled"
 	}
@@ -69,6 +76,11 @@ func (a *Appliance) refclockRows(s status.Snapshot, state State) []status.Peer {
 	a.mu.Lock()
 	distrusted, reachGPS, reachPPS, gpsOffset := a.distrusted, a.reachGPS, a.reachPPS, a.lastGPSOffset
 	a.mu.Unlock()
+	if a.hw.PPS != nil {
+		// With a pulse, the GPS row shows what the NMEA time alone would
+		// say: the sentences' arrival after the second they name.
+		gpsOffset = s.GPS.NMEALatency
+	}
 	inUse := state == Locked || state == Holdover
 	tally := func(selected, candidate bool) string {
 		switch {
