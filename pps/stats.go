@@ -39,6 +39,10 @@ func (w *phaseWindow) add(phase time.Duration) {
 	w.i = (w.i + 1) % len(w.obs)
 	if w.n < len(w.obs) {
 		w.n++
+	} else if w.i%4 != 0 {
+		// A full window's median moves little with one observation:
+		// refresh it every fourth, which keeps two sorts off most epochs.
+		return
 	}
 	ref := w.est
 	if w.n == 1 {
@@ -134,9 +138,9 @@ func (j *jitterWindow) add(at time.Time, dev time.Duration) {
 }
 
 // captureErr is the estimate over errSpan before now. It changes slowly,
-// so it is recomputed only every errRefresh once it rests on a full window.
+// so it is recomputed only every errRefresh once it rests on half a window.
 func (j *jitterWindow) captureErr(now time.Time) time.Duration {
-	const errRefresh = 10 * time.Second
+	const errRefresh = 30 * time.Second
 	if j.errN < len(j.at)/2 || now.Sub(j.errAt) >= errRefresh || now.Before(j.errAt) {
 		j.errEst = j.jitter(now, errSpan)
 		j.errAt, j.errN = now, len(j.tmp)
