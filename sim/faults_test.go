@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -12,6 +13,32 @@ import (
 
 	"stratum1/pps"
 )
+
+// The hand-built sentences match what fmt makes of the same fields.
+func TestSentencesFormat(t *testing.T) {
+	for _, at := range []time.Time{
+		time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC),
+		time.Date(2099, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(2000, 1, 1, 0, 0, 0, 0, time.FixedZone("x", 3600)),
+	} {
+		u := at.UTC()
+		hms := fmt.Sprintf("%02d%02d%02d.00", u.Hour(), u.Minute(), u.Second())
+		date := fmt.Sprintf("%02d%02d%02d", u.Day(), int(u.Month()), u.Year()%100)
+		for i, body := range []string{
+			"GPRMC," + hms + ",A,5230.0000,N,01322.0000,E,0.00,0.00," + date + ",,,A",
+			"GPGGA," + hms + ",5230.0000,N,01322.0000,E,1,09,0.90,34.0,M,39.0,M,,",
+		} {
+			var cs byte
+			for j := 0; j < len(body); j++ {
+				cs ^= body[j]
+			}
+			want := fmt.Sprintf("$%s*%02X\r\n", body, cs)
+			if got := Sentences(at)[i]; got != want {
+				t.Errorf("%v: %q, want %q", at, got, want)
+			}
+		}
+	}
+}
 
 func TestSentencesParse(t *testing.T) {
 	at := time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)

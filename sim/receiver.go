@@ -1,19 +1,25 @@
 package sim
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
 // Sentences returns the NMEA sentences a receiver sends for the UTC second
 // t: RMC then GGA, each with a valid checksum and CRLF.
 func Sentences(t time.Time) []string {
+	// Built by hand rather than with fmt: a virtual day formats 86400 of
+	// these, and the simulation's targets run for many virtual hours.
 	t = t.UTC()
-	hms := fmt.Sprintf("%02d%02d%02d.00", t.Hour(), t.Minute(), t.Second())
-	date := fmt.Sprintf("%02d%02d%02d", t.Day(), int(t.Month()), t.Year()%100)
+	var hms, date [9]byte
+	two := func(b []byte, v int) { b[0], b[1] = byte('0'+v/10%10), byte('0'+v%10) }
+	two(hms[0:], t.Hour())
+	two(hms[2:], t.Minute())
+	two(hms[4:], t.Second())
+	copy(hms[6:], ".00")
+	two(date[0:], t.Day())
+	two(date[2:], int(t.Month()))
+	two(date[4:], t.Year()%100)
 	return []string{
-		sentence("GPRMC," + hms + ",A,5230.0000,N,01322.0000,E,0.00,0.00," + date + ",,,A"),
-		sentence("GPGGA," + hms + ",5230.0000,N,01322.0000,E,1,09,0.90,34.0,M,39.0,M,,"),
+		sentence("GPRMC," + string(hms[:]) + ",A,5230.0000,N,01322.0000,E,0.00,0.00," + string(date[:6]) + ",,,A"),
+		sentence("GPGGA," + string(hms[:]) + ",5230.0000,N,01322.0000,E,1,09,0.90,34.0,M,39.0,M,,"),
 	}
 }
 
@@ -23,5 +29,6 @@ func sentence(body string) string {
 	for i := 0; i < len(body); i++ {
 		cs ^= body[i]
 	}
-	return fmt.Sprintf("$%s*%02X\r\n", body, cs)
+	const hex = "0123456789ABCDEF"
+	return "$" + body + "*" + string([]byte{hex[cs>>4], hex[cs&15]}) + "\r\n"
 }
