@@ -7,7 +7,8 @@ import (
 )
 
 // FuzzPairer feeds arbitrary edges and epochs: the pairer must not panic,
-// must emit only samples whose UTC increases, and its state stays bounded.
+// must emit only samples whose UTC increases, and its state stays bounded,
+// whatever clock steps it is told of.
 func FuzzPairer(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 10, 0, 0, 0, 1})
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -33,6 +34,9 @@ func FuzzPairer(f *testing.F) {
 				p.SetClockError(time.Duration(kind) * time.Millisecond)
 				fallthrough
 			default:
+				if kind&0xc0 == 0xc0 {
+					p.ClockStepped(time.Duration(int64(v)-(1<<44)) / 1024)
+				}
 				s, ok = p.Second(Second{UTC: at.Add(time.Duration(kind>>4) * time.Second).Truncate(time.Second), Arrival: at.Add(time.Duration(kind) * time.Millisecond), Fix: kind&8 != 0})
 			}
 			if ok {
