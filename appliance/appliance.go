@@ -82,7 +82,10 @@ type Appliance struct {
 	lastGPSAt     time.Time     // clock reading of the newest GPS sample
 	lastGPSOffset time.Duration // its offset, clock minus GPS
 	httpURL       string
-	lastEpoch     time.Time // clock reading when the newest NMEA epoch arrived
+	lastEpoch     time.Time     // clock reading when the newest NMEA epoch arrived
+	stepSeen      time.Duration // the discipline's StepTotal already passed on
+	crossChecked  bool          // the peers have judged the GPS since the last step
+	crossCheckDue time.Time     // until when to wait for that verdict
 	reachGPS      uint8
 	reachPPS      uint8
 	peerSamples   time.Time
@@ -114,6 +117,7 @@ func New(opts Options) (*Appliance, error) {
 		a.pairer.SetSource(hw.PPS.Device(), hw.PPS.Backend(), hw.PPS.Precision())
 	}
 	a.machine = NewMachine(opts.Config.Peers.GPSRecoverAfter, a.started)
+	a.crossCheckDue = a.started.Add(crossCheckWait)
 
 	pol, err := access.New(opts.Config.Access)
 	if err != nil {

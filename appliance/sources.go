@@ -72,7 +72,35 @@ func (a *Appliance) sample(s discipline.Sample) {
 		a.log.Debug("sample rejected", "source", s.Source, "offset", s.Offset(), "err", err)
 		return
 	}
-	a.update(a.now())
+	now := a.now()
+	a.passOnSteps(now)
+	a.update(now)
+}
+
+// crossCheckWait is how long, after the start or a step, a box with upstream
+// peers waits for their verdict on the GPS before it serves stratum 1
+// without one: a receiver that names the wrong second from the start must
+// not be served, but peers that cannot be reached must not keep a good
+// receiver from serving for long.
+const crossCheckWait = time.Minute
+
+// passOnSteps tells the parts that hold clock readings about a step the
+// discipline made: the pairer (its pulse count carries on) and the peers
+// (their filters hold offsets from before it). A step also asks the peers
+// for a fresh verdict on the GPS before stratum 1 is served again.
+func (a *Appliance) passOnSteps(now time.Time) {
+	total := a.disc.Stats().StepTotal
+	a.mu.Lock()
+	d := total - a.stepSeen
+	a.stepSeen = total
+	if d != 0 {
+		a.pairer.ClockStepped(d)
+		a.crossChecked, a.crossCheckDue = false, now.Add(crossCheckWait)
+	}
+	a.mu.Unlock()
+	if d != 0 && a.peers != nil {
+		a.peers.ClockStepped(d)
+	}
 }
 
 // feedPeers runs the cross-check while GPS steers the clock, and steers the
@@ -91,7 +119,13 @@ func (a *Appliance) feedPeers(now time.Time) {
 	if sel.OK && fresh {
 		// gpsOffset is clock minus GPS from the newest GPS sample, kept
 		// even while distrusted, so that trust can come back.
-		if disagree, ok := sel.CrossCheck(gpsOffset, threshold); ok && disagree != distrusted {
+		disagree, ok := sel.CrossCheck(gpsOffset, threshold)
+		if ok {
+			a.mu.Lock()
+			a.crossChecked = true
+			a.mu.Unlock()
+		}
+		if ok && disagree != distrusted {
 			if disagree {
 				a.log.Error("GPS disagrees with the majority of upstream peers: distrusting GPS, serving from peers",
 					"clock_minus_gps", gpsOffset, "clock_minus_peers", sel.Offset, "threshold", threshold)
@@ -138,10 +172,13 @@ func (a *Appliance) update(now time.Time) {
 	// peers is the Peers state, not the way back to stratum 1.
 	gps := st.Source != discipline.Peer
 	a.mu.Lock()
+	// With peers configured, GPS waits for their first verdict (or for
+	// crossCheckWait) before it counts as disciplined.
+	awaitingPeers := a.peers != nil && !a.crossChecked && now.Before(a.crossCheckDue)
 	obs := Observation{
 		Now:           now,
 		TimeKnown:     st.State != discipline.Unsynchronised,
-		Disciplined:   gps && (st.State == discipline.Locked || st.State == discipline.Holdover),
+		Disciplined:   gps && !awaitingPeers && (st.State == discipline.Locked || st.State == discipline.Holdover),
 		SourceFresh:   gps && st.State == discipline.Locked,
 		HoldoverLimit: st.State == discipline.Unusable,
 		GPSDistrusted: a.distrusted,
@@ -163,7 +200,7 @@ func (a *Appliance) update(now time.Time) {
 			// While GPS steers the clock the peers are only a cross-check:
 			// poll them gently. Otherwise they may be needed at any moment.
 			floor := time.Duration(0)
-			if state == Locked {
+			if state == Locked && a.crossCheckedNow() {
 				floor = 1024 * time.Second
 			}
 			a.peers.SetPollFloor(floor)
@@ -221,4 +258,10 @@ func abs(d time.Duration) time.Duration {
 // a millisecond.
 func peerError(sel peer.Selection) time.Duration {
 	return max(sel.Jitter, sel.RootDelay/2+sel.RootDispersion, time.Millisecond)
+}
+
+func (a *Appliance) crossCheckedNow() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.crossChecked
 }

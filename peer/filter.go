@@ -130,3 +130,13 @@ func distKey(s sample) time.Duration {
 func log2D(p int8) time.Duration {
 	return time.Duration(math.Ldexp(float64(time.Second), int(p)))
 }
+
+// shift moves every held offset by a step of our clock: a clock stepped
+// forward by d sees every peer d later than it did, so samples taken before
+// the step stay comparable with those after it.
+func (f *clockFilter) shift(d time.Duration) {
+	for i := range f.stages {
+		f.stages[i].offset -= d
+	}
+	f.offset -= d
+}

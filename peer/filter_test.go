@@ -61,3 +61,20 @@ func TestFilterOldSampleNotReused(t *testing.T) {
 		t.Errorf("offset %v, want 1ms", f.offset)
 	}
 }
+
+func TestClockFilterShiftFollowsAStep(t *testing.T) {
+	f := newClockFilter()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 4 {
+		f.add(sample{offset: 300 * time.Millisecond, delay: time.Millisecond, t: t0.Add(time.Duration(i) * time.Minute)}, time.Microsecond)
+	}
+	// The clock steps forward by the 300 ms the peers said it was behind.
+	f.shift(300 * time.Millisecond)
+	f.add(sample{offset: 0, delay: 2 * time.Millisecond, t: t0.Add(5 * time.Minute)}, time.Microsecond)
+	if f.offset < -time.Millisecond || f.offset > time.Millisecond {
+		t.Fatalf("after the step the filter says %v, want about 0", f.offset)
+	}
+	if f.jitter > time.Millisecond {
+		t.Fatalf("jitter %v: the pre-step samples were not shifted", f.jitter)
+	}
+}

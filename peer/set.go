@@ -156,6 +156,23 @@ func (s *Set) SetPollFloor(d time.Duration) {
 	}
 }
 
+// ClockStepped tells the set that the local clock was stepped by d
+// (positive: forward). The offsets its clock filters hold were measured
+// against the clock before the step; without this they would show the
+// step's size for up to eight polls and could make a correct step look like
+// a disagreement with the GPS, or undo it.
+func (s *Set) ClockStepped(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range s.assocs {
+		a.filter.shift(d)
+	}
+	s.sel.Offset += d
+	for i := range s.sel.TrueChimers {
+		s.sel.TrueChimers[i] += d
+	}
+}
+
 // Run polls until ctx ends. It returns nil then.
 func (s *Set) Run(ctx context.Context) error {
 	s.mu.Lock()
