@@ -86,3 +86,22 @@ func TestFillStatus(t *testing.T) {
 		t.Errorf("status %+v", g)
 	}
 }
+
+func TestFillStatusWithoutDeviceClaimsNoFix(t *testing.T) {
+	r, err := NewReader(DefaultConfig(), ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, _ := feed(t, AssemblerConfig{}, time.Time{}, seconds(time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC), 1, true)...)
+	for _, state := range []string{StateNoDevice, StateNoData} {
+		r.mu.Lock()
+		r.st.State = state
+		r.st.LastEpoch, r.st.HaveEpoch = es[0], true
+		r.mu.Unlock()
+		var g status.GPS
+		r.FillStatus(&g)
+		if g.Mode != 1 || len(g.Satellites) != 0 || !g.Time.Equal(es[0].Time) {
+			t.Errorf("%s: mode %d, %d satellites, last heard %v", state, g.Mode, len(g.Satellites), g.Time)
+		}
+	}
+}

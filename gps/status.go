@@ -20,8 +20,13 @@ func (r *Reader) FillStatus(g *status.GPS) {
 		return
 	}
 	e := s.LastEpoch
-	g.Mode = e.Mode
 	g.Time = e.Time
+	if s.State == StateNoDevice || s.State == StateNoData {
+		// The last epoch tells when the receiver was last heard, not that
+		// it has a fix now.
+		return
+	}
+	g.Mode = e.Mode
 	g.SatsUsed = e.SatsUsed
 	g.SatsInView = e.SatsInView
 	g.HDOP, g.PDOP = e.HDOP, e.PDOP
