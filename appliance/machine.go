@@ -112,7 +112,10 @@ func (m *Machine) next(o Observation, gpsHealthy bool) State {
 		}
 		return Holdover
 	default: // Peers, Unsynchronised
-		if gpsHealthy && o.Now.Sub(m.healthy) >= m.Recover {
+		// The recovery time guards against a GPS that comes and goes; a
+		// GPS that locks for the first time (the peers answered first,
+		// after a cold start) is taken at once.
+		if gpsHealthy && (!m.everLock || o.Now.Sub(m.healthy) >= m.Recover) {
 			return Locked
 		}
 		return fallback

@@ -54,6 +54,11 @@ func TestMachineLife(t *testing.T) {
 			{time.Second, with(distrust, true), Peers},
 			{10 * time.Minute, with(distrust, true), Peers},
 		}},
+		{"peers answer before the first GPS lock", []step{
+			{0, Observation{PeersUsable: true}, Peers},
+			{10 * time.Second, with(Observation{TimeKnown: true}, true), Peers},
+			{20 * time.Second, with(healthy, true), Locked},
+		}},
 		{"no GPS, peers only", []step{
 			{0, Observation{PeersUsable: true}, Peers},
 			{time.Minute, Observation{}, Unsynchronised},

@@ -26,13 +26,7 @@ func (a *Appliance) onEpoch(e gps.Epoch) {
 		// No pulse: the NMEA arrival time is the measurement.
 		if e.Valid {
 			s := discipline.Sample{Local: e.Arrival, True: e.Time, Source: discipline.NMEA}
-			a.mu.Lock()
-			a.lastGPSAt, a.lastGPSOffset = s.Local, s.Offset()-a.cfg.Discipline.NMEALatency
-			distrusted := a.distrusted
-			a.mu.Unlock()
-			if !distrusted {
-				a.sample(s)
-			}
+			a.gpsSample(s, s.Offset()-a.cfg.Discipline.NMEALatency)
 		}
 		return
 	}
@@ -55,16 +49,28 @@ func (a *Appliance) onEdge(e pps.Edge) {
 }
 
 func (a *Appliance) ppsSample(s pps.Sample) {
+	a.gpsSample(discipline.Sample{Local: s.Local, True: s.UTC, Err: s.Err, Source: discipline.PPS}, s.Offset())
+}
+
+// gpsSample records what the GPS says (clockMinusGPS, for the cross-check)
+// and steers the clock with it, unless the peers distrust the receiver or
+// have not judged it yet: a receiver naming the wrong second from the start
+// must not step the clock before the peers can say so.
+func (a *Appliance) gpsSample(s discipline.Sample, clockMinusGPS time.Duration) {
+	now := a.now()
 	a.mu.Lock()
-	a.lastGPSAt, a.lastGPSOffset = s.Local, s.Offset()
-	distrusted := a.distrusted
+	a.lastGPSAt, a.lastGPSOffset = s.Local, clockMinusGPS
+	held := a.distrusted || a.awaitingPeersLocked(now)
 	a.mu.Unlock()
-	if distrusted {
-		// Peers say the receiver is a whole second (or more) off: its
-		// pulses must not steer the clock until it is trusted again.
-		return
+	if !held {
+		a.sample(s)
 	}
-	a.sample(discipline.Sample{Local: s.Local, True: s.UTC, Err: s.Err, Source: discipline.PPS})
+}
+
+// awaitingPeersLocked reports whether GPS waits for the peers' first verdict
+// since the start or the last step (at most crossCheckWait).
+func (a *Appliance) awaitingPeersLocked(now time.Time) bool {
+	return a.peers != nil && !a.crossChecked && now.Before(a.crossCheckDue)
 }
 
 func (a *Appliance) sample(s discipline.Sample) {
@@ -174,7 +180,7 @@ func (a *Appliance) update(now time.Time) {
 	a.mu.Lock()
 	// With peers configured, GPS waits for their first verdict (or for
 	// crossCheckWait) before it counts as disciplined.
-	awaitingPeers := a.peers != nil && !a.crossChecked && now.Before(a.crossCheckDue)
+	awaitingPeers := a.awaitingPeersLocked(now)
 	obs := Observation{
 		Now:           now,
 		TimeKnown:     st.State != discipline.Unsynchronised,
