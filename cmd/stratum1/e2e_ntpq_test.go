@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"stratum1/internal/testenv"
+	"stratum1/sim"
 )
 
 // e2eNetnsEnv marks a test binary re-run inside a private network namespace
@@ -62,7 +63,13 @@ func TestE2ENtpq(t *testing.T) {
 			rows[f[0][1:4]] = f
 		}
 	}
-	for _, src := range []struct{ name, tallies string }{{"GPS", "+*"}, {"PPS", "*"}} {
+	// The PPS row is the clock's offset to the pulse; the GPS row is what
+	// the NMEA time alone says, the sentences' latency after the second.
+	nmeaLatency := sim.DefaultSettings().NMEALatency
+	for _, src := range []struct {
+		name, tallies string
+		offset        time.Duration
+	}{{"GPS", "+*", -nmeaLatency}, {"PPS", "*", 0}} {
 		f, ok := rows[src.name]
 		if !ok {
 			t.Errorf("ntpq -p lists no %s row", src.name)
@@ -81,8 +88,9 @@ func TestE2ENtpq(t *testing.T) {
 		if reach, err := strconv.ParseUint(f[6], 8, 8); err != nil || reach == 0 {
 			t.Errorf("%s: reach %q, want a nonzero octal register", src.name, f[6])
 		}
-		if off, err := strconv.ParseFloat(f[8], 64); err != nil || off < -1 || off > 1 {
-			t.Errorf("%s: offset %q ms, want within 1 ms", src.name, f[8])
+		want := float64(src.offset) / float64(time.Millisecond)
+		if off, err := strconv.ParseFloat(f[8], 64); err != nil || off < want-2 || off > want+2 {
+			t.Errorf("%s: offset %q ms, want within 2 ms of %v ms", src.name, f[8], want)
 		}
 	}
 
