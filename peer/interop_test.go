@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -44,21 +43,7 @@ type chronyd struct {
 func startChronyd(t *testing.T, addr string, port int, env ...string) *chronyd {
 	t.Helper()
 	bin := testenv.Tool(t, "chronyd")
-	dir := t.TempDir()
-	conf := fmt.Sprintf(`local stratum 2
-allow 127.0.0.0/8
-allow ::1
-bindaddress %s
-port %d
-cmdport 0
-bindcmdaddress /
-pidfile %s
-driftfile %s
-`, addr, port, filepath.Join(dir, "chronyd.pid"), filepath.Join(dir, "drift"))
-	path := filepath.Join(dir, "chrony.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := testenv.ChronydServerConfig(t, addr, port, "")
 	// -x: never touch this machine's clock. -u root: the temporary
 	// directory is not writable by the _chrony user.
 	cmd := exec.Command(bin, "-x", "-d", "-u", "root", "-f", path)

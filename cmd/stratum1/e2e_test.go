@@ -227,21 +227,7 @@ func chronydQueryOffset(t *testing.T, host string, port int) time.Duration {
 func startChronydServer(t *testing.T, addr string, port int, extraConf string, env ...string) *proctest.Proc {
 	t.Helper()
 	bin := testenv.Tool(t, "chronyd")
-	dir := t.TempDir()
-	conf := fmt.Sprintf(`local stratum 2
-allow 127.0.0.0/8
-bindaddress %s
-port %d
-cmdport 0
-bindcmdaddress /
-pidfile %s
-driftfile %s
-%s
-`, addr, port, filepath.Join(dir, "chronyd.pid"), filepath.Join(dir, "drift"), extraConf)
-	path := filepath.Join(dir, "chrony.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := testenv.ChronydServerConfig(t, addr, port, extraConf)
 	// -x: never touch this machine's clock. -u root: the temporary
 	// directory is not writable by the _chrony user.
 	p := proctest.Start(t, 10*time.Minute, env, bin, "-x", "-d", "-u", "root", "-f", path)
