@@ -1,6 +1,9 @@
 package sim
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // PPMFlag is a flag.Value for a frequency with its unit.
 type PPMFlag struct{ P *float64 }
@@ -20,10 +23,20 @@ func (f PPMFlag) Set(s string) error {
 	return err
 }
 
-// StepsFlag is a repeatable flag.Value for SIZE@START[/RAMP].
-type StepsFlag struct{ P *[]Step }
+// ListFlag is a repeatable flag.Value whose every use adds one or more
+// comma-separated values of T.
+type ListFlag[T fmt.Stringer] struct {
+	P     *[]T
+	Parse func(string) (T, error)
+}
 
-func (f StepsFlag) String() string {
+// StepsFlag collects SIZE@START[/RAMP] temperature steps into p.
+func StepsFlag(p *[]Step) ListFlag[Step] { return ListFlag[Step]{P: p, Parse: ParseStep} }
+
+// WindowsFlag collects LENGTH@START windows into p.
+func WindowsFlag(p *[]Window) ListFlag[Window] { return ListFlag[Window]{P: p, Parse: ParseWindow} }
+
+func (f ListFlag[T]) String() string {
 	if f.P == nil {
 		return ""
 	}
@@ -34,38 +47,13 @@ func (f StepsFlag) String() string {
 	return strings.Join(s, ",")
 }
 
-func (f StepsFlag) Set(s string) error {
+func (f ListFlag[T]) Set(s string) error {
 	for _, part := range strings.Split(s, ",") {
-		st, err := ParseStep(part)
+		v, err := f.Parse(part)
 		if err != nil {
 			return err
 		}
-		*f.P = append(*f.P, st)
-	}
-	return nil
-}
-
-// WindowsFlag is a repeatable flag.Value for LENGTH@START.
-type WindowsFlag struct{ P *[]Window }
-
-func (f WindowsFlag) String() string {
-	if f.P == nil {
-		return ""
-	}
-	var s []string
-	for _, x := range *f.P {
-		s = append(s, x.String())
-	}
-	return strings.Join(s, ",")
-}
-
-func (f WindowsFlag) Set(s string) error {
-	for _, part := range strings.Split(s, ",") {
-		w, err := ParseWindow(part)
-		if err != nil {
-			return err
-		}
-		*f.P = append(*f.P, w)
+		*f.P = append(*f.P, v)
 	}
 	return nil
 }
