@@ -139,11 +139,16 @@ var errSilent = errors.New("no valid NMEA")
 func (r *Reader) Run(ctx context.Context, fn func(Epoch)) error {
 	backoff := r.opt.MinBackoff
 	connected := false // a connection has been up before
+	lastOpenErr := ""  // said once, not at every retry
 	for ctx.Err() == nil {
 		port, baud, err := r.open(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
+			}
+			if msg := err.Error(); msg != lastOpenErr {
+				r.log.Warn("cannot open the gps receiver; retrying", "err", err)
+				lastOpenErr = msg
 			}
 			r.setError(err)
 			if !sleep(ctx, backoff) {
@@ -158,6 +163,7 @@ func (r *Reader) Run(ctx context.Context, fn func(Epoch)) error {
 			r.mu.Unlock()
 		}
 		connected = true
+		lastOpenErr = ""
 		backoff = r.opt.MinBackoff
 		r.log.Info("gps receiver connected", "baud", baud)
 		err = r.read(ctx, port, baud, fn)
