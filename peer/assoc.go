@@ -45,6 +45,12 @@ type assoc struct {
 	unreach   int // silent polls in a row
 	gotReply  bool
 
+	// Transmissions since the last reply, and when the first of them went
+	// out: how long the address has been silent, to decide when a server
+	// name is worth looking up again.
+	silent      int
+	silentSince time.Time
+
 	reach   uint8
 	pending struct {
 		xmt    ntp.Time
@@ -133,6 +139,10 @@ func (a *assoc) transmit(now time.Time, xmt ntp.Time) {
 	}
 	a.started = true
 	a.reach <<= 1
+	if a.silent == 0 {
+		a.silentSince = now
+	}
+	a.silent++
 	a.pending.xmt, a.pending.sent, a.pending.active = xmt, now, true
 	a.sentXmt[a.sentIdx] = xmt
 	a.sentIdx = (a.sentIdx + 1) % len(a.sentXmt)
@@ -200,6 +210,7 @@ func (a *assoc) receive(now time.Time, h *ntp.Header) recvResult {
 	a.reach |= 1
 	a.gotReply = true
 	a.unreach = 0
+	a.silent = 0
 	a.leap, a.stratum, a.refID = h.Leap, h.Stratum, h.RefID
 	a.rootDelay, a.rootDisp = h.RootDelay.Duration(), h.RootDispersion.Duration()
 	a.lastRecv = now
@@ -244,6 +255,17 @@ func (a *assoc) sentEarlier(t ntp.Time) bool {
 		}
 	}
 	return false
+}
+
+// stale reports whether the association has gone unanswered long enough
+// that its address may be out of date: its reach register has been empty
+// for a full eight polls (the request in flight not counted), or its first
+// unanswered request went out at least after ago.
+func (a *assoc) stale(now time.Time, after time.Duration) bool {
+	if a.reach != 0 || a.silent == 0 {
+		return false
+	}
+	return a.silent > 8 || now.Sub(a.silentSince) >= after
 }
 
 // rootDist is RFC 5905's root distance at now: half the round trip to the

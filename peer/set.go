@@ -193,32 +193,6 @@ func (s *Set) Run(ctx context.Context) error {
 	return nil
 }
 
-// runServer resolves a server entry, retrying with backoff, then polls it.
-func (s *Set) runServer(ctx context.Context, src Source) {
-	host, port, _ := SplitHostPort(src.Address)
-	retry := s.opts.DNSRetry
-	for {
-		addrs, err := s.opts.Resolver.LookupNetIP(ctx, "ip", host)
-		if err == nil && len(addrs) > 0 {
-			a := newAssoc(netip.AddrPortFrom(addrs[0].Unmap(), port), 'u', src, s.opts.ReplyTimeout, log2D(s.opts.Precision))
-			s.mu.Lock()
-			a.setFloor(s.floor)
-			s.assocs = append(s.assocs, a)
-			s.mu.Unlock()
-			s.poll(ctx, a)
-			return
-		}
-		if err == nil {
-			err = errors.New("no addresses")
-		}
-		s.dnsLog(retry)("cannot resolve server", "server", src.Address, "err", err, "retry", retry)
-		if !sleep(ctx, retry) {
-			return
-		}
-		retry = min(retry*2, dnsMax)
-	}
-}
-
 const dnsMax = 10 * time.Minute
 
 // dnsLog warns about the first failure of a series and keeps the retries,
