@@ -38,6 +38,11 @@ const (
 	ppsFresh      = 3 * time.Second // NMEA is ignored while pulses are this recent
 	boostFor      = 5 * time.Minute // after a disturbance, track fast for at least this long
 	driftNoise    = 1e-24           // drift random walk, s^-3, of the quiet model
+	// initDriftSigma is the quiet model's drift uncertainty at start
+	// (1/s): an undisturbed crystal ages by parts in 1e11 a day, and a
+	// wider prior makes the first minutes a quadratic fit to the noise
+	// (a thermal drift is the fast model's, through the detectors).
+	initDriftSigma = 1e-11
 	// The fast model: a crystal whose temperature changes (a Pi's CPU
 	// load) drifts by up to about 1e-8/s at once, decaying over minutes.
 	fastDriftNoise  = 3e-18 // drift random walk, s^-3
@@ -51,6 +56,10 @@ const (
 	onsetLimit = 8.0
 	lockGood   = 4   // consecutive in-bound updates to declare lock
 	controlTC  = 2.0 // seconds over which an estimated offset is slewed out
+	// maxLate bounds the delay between a sample's reading and the
+	// frequency change it causes that the model accounts for: a sample
+	// handed over later than that is stale anyway.
+	maxLate = 2.0
 )
 
 // Steering to upstream peers: one sample per selection update, 2 s apart
@@ -373,9 +382,9 @@ func (d *Discipline) begin(s Sample, z, r, med, y0, sy float64) error {
 		y0 *= w
 		sy = math.Sqrt(1 / (1/(sf*sf) + 1/(sy*sy)))
 	}
-	d.f.reset(z, sigma, y0, sy, 2e-9)
+	d.f.reset(z, sigma, y0, sy, initDriftSigma)
 	d.fast = d.f
-	d.onset.reset()
+	d.onset.clear()
 	d.started = true
 	d.lastT, d.lastLocal, d.lastSample = s.True, s.Local, s.Local
 	if math.Abs(med) > d.cfg.StepThreshold.Seconds() && d.stepAllowed() {
@@ -541,9 +550,14 @@ func (d *Discipline) detectDisturbance(now time.Time, z, r float64) {
 		w2 := d.wander() * d.wander()
 		d.onset.signature(d.f, w2, driftNoise, r)
 	}
-	if llr, size, back := d.onset.add(ns, ss); d.state == Locked && llr > onsetLimit {
+	llr, size, back := d.onset.add(ns, ss)
+	if !d.onset.armed() {
+		d.cusum = 0
+		return
+	}
+	if d.state == Locked && llr > onsetLimit {
 		d.disturbed++
-		d.log.Debug("drift step detected: following the fast model", "drift", size, "updates_ago", back)
+		d.log.Debug("drift step detected: following the fast model", "drift", size, "updates_ago", back, "llr", llr, "at", now)
 		d.f = d.fast
 		d.boostUntil = now.Add(boostFor)
 		d.onset.reset()
@@ -557,7 +571,7 @@ func (d *Discipline) detectDisturbance(now time.Time, z, r float64) {
 	}
 	d.cusum = 0
 	d.disturbed++
-	d.log.Debug("disturbance detected: following the fast model", "offset", time.Duration(z*1e9))
+	d.log.Debug("disturbance detected: following the fast model", "offset", time.Duration(z*1e9), "at", now)
 	d.f = d.fast
 	d.boostUntil = now.Add(boostFor)
 	d.onset.reset()
@@ -586,9 +600,20 @@ func (d *Discipline) control() {
 		d.adjustFailed(err)
 		return
 	}
-	d.stab.correct(d.lastLocal, freq)
-	d.f.x[1] += (freq - d.freqPPM) * 1e-6
-	d.fast.x[1] += (freq - d.freqPPM) * 1e-6
+	// The change takes effect now, not at the reading the model stands
+	// at: a pulse is often handed over with its NMEA epoch, a few hundred
+	// ms after its edge, and while acquiring the frequency moves by ppm at
+	// a time, microseconds over that delay.
+	late := 0.0
+	if now := d.clk.Now(); now.After(d.lastLocal) {
+		late = min(now.Sub(d.lastLocal).Seconds(), maxLate)
+	}
+	dy := (freq - d.freqPPM) * 1e-6
+	d.stab.correct(d.lastLocal.Add(time.Duration(late*1e9)), freq)
+	d.f.x[1] += dy
+	d.f.x[0] -= dy * late
+	d.fast.x[1] += dy
+	d.fast.x[0] -= dy * late
 	d.freqPPM = freq
 }
 

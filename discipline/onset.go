@@ -14,6 +14,15 @@ const (
 	onsetMaxDrift = 1e-7
 )
 
+// The innovations' spread is averaged over about onsetSpreadLen updates,
+// and the detectors are armed once onsetArm of them have left the window:
+// until then the loop's own settling after acquisition looks like a
+// disturbance.
+const (
+	onsetSpreadLen = 128
+	onsetArm       = 32
+)
+
 // onsetDetector is a generalised likelihood ratio test for a step in the
 // frequency drift (a crystal whose temperature starts to change: the phase
 // error grows as the square of the time since). For each possible start
@@ -25,8 +34,16 @@ const (
 type onsetDetector struct {
 	nu, s [onsetLen]float64 // innovations and their variances, newest last
 	n     int
-	sig   [onsetLen]float64 // innovation j updates after a unit drift step
-	fresh int               // updates since the signature was computed
+	// spread is the mean square of the normalised innovations that have
+	// left the window (so a disturbance under test does not raise it), and
+	// spreadN how many went into it. Evidence is scaled down by it when the
+	// innovations are wider than their assumed variance: while the loop
+	// still settles after acquisition, or when the source's error estimate
+	// is too low.
+	spread  float64
+	spreadN int
+	sig     [onsetLen]float64 // innovation j updates after a unit drift step
+	fresh   int               // updates since the signature was computed
 }
 
 // signature computes the innovations a unit step in drift leaves in the
@@ -48,6 +65,11 @@ func (o *onsetDetector) signature(f filter, qy, qd, r float64) {
 // ratio of the best drift step hypothesis against none, the step's size
 // (1/s), and how many updates ago it began (0: just before this one).
 func (o *onsetDetector) add(nu, s float64) (llr, size float64, back int) {
+	if o.n == onsetLen {
+		v := o.nu[0] * o.nu[0] / o.s[0]
+		o.spreadN++
+		o.spread += (v - o.spread) / float64(min(o.spreadN, onsetSpreadLen))
+	}
 	copy(o.nu[:], o.nu[1:])
 	copy(o.s[:], o.s[1:])
 	o.nu[onsetLen-1], o.s[onsetLen-1] = nu, s
@@ -66,8 +88,16 @@ func (o *onsetDetector) add(nu, s float64) (llr, size float64, back int) {
 			llr, size, back = l, num/den, m-1
 		}
 	}
-	return llr, size, back
+	return llr / max(1, o.spread), size, back
 }
 
-// reset forgets the innovations (after a detection, a step or holdover).
+// armed reports whether enough innovations have been seen, after the
+// loop locked, to know their spread.
+func (o *onsetDetector) armed() bool { return o.spreadN >= onsetArm }
+
+// reset forgets the innovations (after a detection, a step or holdover);
+// their spread is the source's and is kept.
 func (o *onsetDetector) reset() { o.n = 0 }
+
+// clear forgets everything, for a filter started afresh.
+func (o *onsetDetector) clear() { *o = onsetDetector{} }

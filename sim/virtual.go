@@ -51,6 +51,7 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 	}
 	seam := NewSeam(!s.NoPPS, s.PPSJitter)
 	n := int(s.Duration / time.Second)
+	k := 0 // the virtual second being run
 	tr := &Trace{ErrNs: make([]float64, n), Outage: make([]bool, n), OracleNs: make([]float64, n)}
 	// The pairer is told of the discipline's steps, as the appliance
 	// tells it, so that it does not refuse the first pulse after one.
@@ -60,14 +61,18 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 			seam.ClockStepped(clk.Steps[stepsSeen])
 		}
 	}
+	firstSample := -1
 	feed := func(smps []discipline.Sample) {
 		for _, smp := range smps {
+			if firstSample < 0 {
+				firstSample = k
+			}
 			_ = d.Sample(smp) // rejections are counted by the discipline
 			stepped()
 		}
 	}
 	var holdFree, holdFreq, holdT float64
-	for k := range n {
+	for k = 0; k < n; k++ {
 		if k%3600 == 0 {
 			if err := ctx.Err(); err != nil {
 				return Summary{}, nil, err
@@ -113,6 +118,7 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 	sum := Summarise(tr, s)
 	st := d.Stats()
 	sum.Steps = st.Steps
+	sum.FirstSampleS = float64(firstSample)
 	sum.FinalState = st.State.String()
 	sum.FrequencyPPM = st.FrequencyPPM
 	sum.OscillatorPPM = clk.Oscillator().Frequency() * 1e6
@@ -139,8 +145,9 @@ func in(ws []Window, t time.Duration) bool {
 
 // Summary is the result of a virtual run.
 type Summary struct {
-	LockS               float64           `json:"lock_s"`   // -1: never locked
-	RelockS             []float64         `json:"relock_s"` // after each outage, from its end; -1: never
+	LockS               float64           `json:"lock_s"`         // -1: never locked
+	FirstSampleS        float64           `json:"first_sample_s"` // the second the discipline got its first sample; -1: none
+	RelockS             []float64         `json:"relock_s"`       // after each outage, from its end; -1: never
 	RMSNs               float64           `json:"rms_ns"`
 	MaxNs               float64           `json:"max_ns"`
 	HoldoverMaxNs       float64           `json:"holdover_max_ns"`
