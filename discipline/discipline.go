@@ -3,6 +3,7 @@ package discipline
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math"
 	"slices"
@@ -165,6 +166,9 @@ func New(cfg Config, clk Clock, log *slog.Logger) (*Discipline, error) {
 	if cfg.DriftFile != "" {
 		freq, skew, err := ReadDriftFile(cfg.DriftFile, cfg.MaxFrequency)
 		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			// A first start: the frequency is learnt and saved from now on.
+			log.Info("no drift file yet", "path", cfg.DriftFile)
 		case err != nil:
 			log.Warn("ignoring drift file", "err", err)
 		default:
