@@ -141,6 +141,11 @@ func (a *Appliance) feedPeers(now time.Time) {
 			a.setDistrusted(disagree)
 		}
 	}
+	if sel.OK && sel.Leap != ntp.LeapNotInSync {
+		// The peers' majority announces leap seconds that the receiver's
+		// NMEA cannot; a valid leap-seconds.list still takes precedence.
+		a.disc.SetLeapHint(sel.Leap)
+	}
 	if state == Peers && sel.OK && sel.Updated.After(a.peerSamplesSeen()) {
 		a.markPeerSample(sel.Updated)
 		a.sample(discipline.Sample{Local: now, True: now.Add(-sel.Offset), Err: peerError(sel), Source: discipline.Peer})
