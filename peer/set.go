@@ -315,7 +315,7 @@ func (s *Set) removeLocked(a *assoc) {
 // a request from a fresh socket (so a fresh random source port) and waits
 // for the reply on it.
 func (s *Set) poll(ctx context.Context, a *assoc) {
-	buf := make([]byte, 1024)
+	buf, oob := make([]byte, 1024), make([]byte, oobLen)
 	for {
 		s.mu.Lock()
 		next, denied := a.due(), a.denied
@@ -335,11 +335,11 @@ func (s *Set) poll(ctx context.Context, a *assoc) {
 		if ctx.Err() != nil {
 			return
 		}
-		s.exchange(ctx, a, buf)
+		s.exchange(ctx, a, buf, oob)
 	}
 }
 
-func (s *Set) exchange(ctx context.Context, a *assoc, buf []byte) {
+func (s *Set) exchange(ctx context.Context, a *assoc, buf, oob []byte) {
 	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(a.addr))
 	if err != nil {
 		s.log.Debug("peer socket", "peer", a.name, "err", err)
@@ -351,6 +351,12 @@ func (s *Set) exchange(ctx context.Context, a *assoc, buf []byte) {
 		return
 	}
 	defer conn.Close()
+	if len(oob) > 0 {
+		if err := enableRXTimestamps(conn); err != nil {
+			s.log.Debug("no kernel receive timestamps", "peer", a.name, "err", err)
+			oob = nil
+		}
+	}
 	local := conn.LocalAddr().(*net.UDPAddr).AddrPort().Addr()
 
 	// RFC 9109 data minimisation: everything zero but the mode, the version
@@ -360,25 +366,30 @@ func (s *Set) exchange(ctx context.Context, a *assoc, buf []byte) {
 	var out [ntp.HeaderLen]byte
 	req.Encode(out[:])
 
+	// T1 as close to the write as it gets: the bookkeeping waits until
+	// after it, which is safe because no reply is read before it is done.
+	sent := s.opts.Now()
+	_, werr := conn.Write(out[:])
 	s.mu.Lock()
 	a.localRefID = ntp.RefIDFromAddr(local)
-	sent := s.opts.Now()
 	a.transmit(sent, xmt)
 	s.reselectLocked(sent)
 	s.mu.Unlock()
-	if _, err := conn.Write(out[:]); err != nil {
-		s.log.Debug("peer send", "peer", a.name, "err", err)
+	if werr != nil {
+		s.log.Debug("peer send", "peer", a.name, "err", werr)
 		return
 	}
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	conn.SetReadDeadline(time.Now().Add(s.opts.ReplyTimeout))
 	for {
-		n, err := conn.Read(buf)
-		recv := s.opts.Now()
+		n, oobn, _, _, err := conn.ReadMsgUDP(buf, oob)
+		recv, sysNow := s.opts.Now(), time.Now()
 		if err != nil {
 			return // timeout, ICMP unreachable or shutdown: the reach register notes it
 		}
+		kern, ok := kernelRX(oob[:oobn])
+		recv = arrival(recv, sysNow, kern, ok, s.opts.ReplyTimeout)
 		var h ntp.Header
 		if h.Decode(buf[:n]) != nil {
 			continue
