@@ -45,14 +45,22 @@ func (r *Receiver) Close() error { return os.RemoveAll(r.dir) }
 // Plugged reports whether the serial device is present.
 func (r *Receiver) Plugged() bool { return r.plugged.Load() }
 
+// pty is one plugged-in receiver: the master side the simulator writes to,
+// and the terminal side it keeps open for as long as the device exists, so
+// that writes never fail while the daemon closes and reopens its end.
+type ptyPair struct{ master, tty *os.File }
+
+func (p *ptyPair) Close() {
+	p.master.Close()
+	p.tty.Close()
+}
+
 // plug opens a new pty and points Device at it.
-func (r *Receiver) plug() (*os.File, error) {
+func (r *Receiver) plug() (*ptyPair, error) {
 	master, tty, err := pty.Open()
 	if err != nil {
 		return nil, fmt.Errorf("open pty: %w", err)
 	}
-	// The terminal side stays open here too, so that the master does not
-	// see EIO while the daemon reopens it.
 	tmp := r.Device + ".new"
 	_ = os.Remove(tmp)
 	if err := os.Symlink(tty.Name(), tmp); err != nil {
@@ -66,20 +74,19 @@ func (r *Receiver) plug() (*os.File, error) {
 		return nil, err
 	}
 	r.plugged.Store(true)
-	go func() { <-time.After(time.Second); tty.Close() }()
-	return master, nil
+	return &ptyPair{master: master, tty: tty}, nil
 }
 
 // Run writes NMEA until ctx is done, unplugging (closing the pty) during
 // the settings' unplug windows.
 func (r *Receiver) Run(ctx context.Context) error {
-	master, err := r.plug()
+	dev, err := r.plug()
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if master != nil {
-			master.Close()
+		if dev != nil {
+			dev.Close()
 		}
 	}()
 	for sec := time.Now().Truncate(time.Second).Add(time.Second); ; sec = sec.Add(time.Second) {
@@ -92,17 +99,17 @@ func (r *Receiver) Run(ctx context.Context) error {
 		run := sec.Sub(r.start)
 		unplugged := inAny(r.s.Unplugged, run)
 		switch {
-		case unplugged && master != nil:
+		case unplugged && dev != nil:
 			r.log.Warn("simulated receiver unplugged")
-			master.Close()
-			master = nil
+			dev.Close()
+			dev = nil
 			r.plugged.Store(false)
 			_ = os.Remove(r.Device)
 			continue
 		case unplugged:
 			continue
-		case master == nil:
-			if master, err = r.plug(); err != nil {
+		case dev == nil:
+			if dev, err = r.plug(); err != nil {
 				return err
 			}
 			r.log.Warn("simulated receiver plugged back")
@@ -111,9 +118,16 @@ func (r *Receiver) Run(ctx context.Context) error {
 		if inAny(r.s.WrongSecond, run) {
 			label = label.Add(time.Second)
 		}
+		// A real receiver does not wait for its reader: when nobody reads
+		// (the daemon is between reconnects) the line's buffer fills and
+		// the rest of this second is lost, as on a serial wire.
+		_ = dev.master.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
 		for _, line := range append(Sentences(label), SkySentences(label)...) {
-			if _, err := master.WriteString(line); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-				r.log.Debug("simulated receiver write", "err", err)
+			if _, err := dev.master.WriteString(line); err != nil {
+				if !errors.Is(err, os.ErrDeadlineExceeded) {
+					r.log.Debug("simulated receiver write", "err", err)
+				}
+				break
 			}
 		}
 	}
