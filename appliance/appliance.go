@@ -82,6 +82,7 @@ type Appliance struct {
 	lastGPSAt     time.Time     // clock reading of the newest GPS sample
 	lastGPSOffset time.Duration // its offset, clock minus GPS
 	httpURL       string
+	httpLn        net.Listener  // bound by Listen
 	lastEpoch     time.Time     // clock reading when the newest NMEA epoch arrived
 	stepSeen      time.Duration // the discipline's StepTotal already passed on
 	crossChecked  bool          // the peers have judged the GPS since the last step
@@ -162,22 +163,27 @@ func (a *Appliance) Listen() (ntpAddrs []string, httpURL string, err error) {
 	for _, ap := range a.resp.Addrs() {
 		ntpAddrs = append(ntpAddrs, ap.String())
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cfg.HTTP.Listen != "" && a.httpLn == nil {
+		ln, err := status.Listen(a.cfg.HTTP.Listen)
+		if err != nil {
+			return nil, "", fmt.Errorf("status http: %w", err)
+		}
+		a.httpLn, a.httpURL = ln, status.URL(ln.Addr())
+	}
 	return ntpAddrs, a.httpURL, nil
 }
 
-// Run runs every part until ctx is done, then saves the drift file.
+// Run runs every part until ctx is done, then saves the drift file. It
+// binds the sockets first if Listen has not.
 func (a *Appliance) Run(ctx context.Context) error {
-	var httpLn net.Listener
-	if a.cfg.HTTP.Listen != "" {
-		ln, err := status.Listen(a.cfg.HTTP.Listen)
-		if err != nil {
-			return fmt.Errorf("status http: %w", err)
-		}
-		httpLn = ln
-		a.mu.Lock()
-		a.httpURL = status.URL(ln.Addr())
-		a.mu.Unlock()
+	if _, _, err := a.Listen(); err != nil {
+		return err
 	}
+	a.mu.Lock()
+	httpLn := a.httpLn
+	a.mu.Unlock()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.resp.Run(ctx) })
 	if httpLn != nil {

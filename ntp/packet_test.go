@@ -53,6 +53,7 @@ func TestRefID(t *testing.T) {
 		{RefGPS, 1, "GPS"},
 		{RefPPS, 1, "PPS"},
 		{KissRATE, 0, "RATE"},
+		{RefINIT, StratumUnsynchronised, "INIT"},
 		{RefIDFromAddr(netip.MustParseAddr("192.0.2.7")), 2, "192.0.2.7"},
 		{RefIDFromAddr(netip.MustParseAddr("::ffff:192.0.2.7")), 2, "192.0.2.7"},
 	}

@@ -69,9 +69,10 @@ func (r RefID) Addr() netip.Addr {
 }
 
 // Format renders the identifier as ntpq does for the given stratum: text for
-// stratum 0 and 1, a dotted quad (or a hash, which looks like one) above.
+// stratum 0 and 1 and for an unsynchronised server (INIT, STEP), a dotted
+// quad (or a hash, which looks like one) in between.
 func (r RefID) Format(stratum uint8) string {
-	if stratum <= 1 {
+	if stratum <= 1 || stratum >= StratumUnsynchronised {
 		if s, ok := r.ASCII(); ok {
 			return s
 		}

@@ -69,11 +69,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	addrs, _, err := a.Listen()
+	addrs, httpURL, err := a.Listen()
 	if err != nil {
 		return err
 	}
-	log.Info("serving NTP", "addrs", addrs, "clock_adjust", !*noAdjust, "version", version)
+	log.Info("serving NTP", "addrs", addrs, "status", httpURL, "clock_adjust", !*noAdjust, "version", version)
 	// Ready once the sockets are bound: clients get unsynchronised
 	// replies until the clock is disciplined, which is what RFC 5905 wants.
 	if err := sdnotify.Ready(); err != nil {

@@ -53,14 +53,14 @@ func runRealtimeSim(ctx context.Context, s sim.Settings, peers realtimePeers, st
 	if err != nil {
 		return err
 	}
-	addrs, _, err := a.Listen()
+	addrs, httpURL, err := a.Listen()
 	if err != nil {
 		return err
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return rx.Run(ctx) })
 	g.Go(func() error { return a.Run(ctx) })
-	printSimBanner(stdout, s, addrs)
+	printSimBanner(stdout, addrs, httpURL)
 	return g.Wait()
 }
 
@@ -101,7 +101,7 @@ func simConfig(s sim.Settings) (config.Config, error) {
 	return cfg, cfg.Validate()
 }
 
-func printSimBanner(w io.Writer, s sim.Settings, addrs []string) {
+func printSimBanner(w io.Writer, addrs []string, httpURL string) {
 	host, port := "127.0.0.1", "1123"
 	if len(addrs) > 0 {
 		if i := strings.LastIndex(addrs[0], ":"); i > 0 {
@@ -110,10 +110,10 @@ func printSimBanner(w io.Writer, s sim.Settings, addrs []string) {
 	}
 	fmt.Fprintf(w, `stratum1 sim: the appliance on a simulated receiver (true time = this machine's clock, never adjusted)
   NTP        %s
-  dashboard  http://%s/
+  dashboard  %s
   query it:  chronyd -Q 'server %s port %s iburst maxsamples 4'     (Debian package chrony; changes nothing)
-             stratum1 status --server http://%s   |   stratum1 peers --server http://%s
+             stratum1 status --server %s   |   stratum1 peers --server %s
              (ntpdig and ntpq only speak to port 123: run the sim with --listen 127.0.0.1:123 as root for them)
 Ctrl-C stops it. State changes follow.
-`, strings.Join(addrs, ", "), s.HTTP, host, port, s.HTTP, s.HTTP)
+`, strings.Join(addrs, ", "), httpURL, host, port, httpURL, httpURL)
 }
