@@ -20,6 +20,7 @@ for pair in chronyd:chrony ntpdig:ntpsec-ntpdig faketime:faketime \
 	command -v "$prog" >/dev/null 2>&1 || [ -x "/usr/sbin/$prog" ] || [ -x "/sbin/$prog" ] || need+=("$pkg")
 done
 python3 -c 'import ntp' >/dev/null 2>&1 || need+=(python3-ntp)
+[ -f /usr/share/zoneinfo/leap-seconds.list ] || need+=(tzdata)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing: ${need[*]}"
 	$sudo apt-get update -qq
