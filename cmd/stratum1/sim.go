@@ -14,8 +14,8 @@ import (
 func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("sim", stderr)
 	s, virtual, asJSON := simFlags(fs)
-	var peers realtimePeers
-	peers.declare(fs)
+	var rt realtimeFlags
+	rt.declare(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -27,7 +27,7 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if !*virtual {
-		return runRealtimeSim(ctx, *s, peers, stdout, stderr)
+		return runRealtimeSim(ctx, *s, rt, stdout, stderr)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	sum, _, err := sim.RunVirtual(ctx, *s, log)

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -23,15 +22,15 @@ import (
 // hardware replaced: NMEA through a real pseudo-terminal and the serial
 // reader, simulated PPS edges, and a simulated oscillator that the
 // discipline steers. True time is the system clock, which it never changes.
-func runRealtimeSim(ctx context.Context, s sim.Settings, peers realtimePeers, stdout, stderr io.Writer) error {
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	cfg, err := simConfig(s)
+func runRealtimeSim(ctx context.Context, s sim.Settings, rt realtimeFlags, stdout, stderr io.Writer) error {
+	cfg, err := simConfig(s, rt.config)
 	if err != nil {
 		return err
 	}
-	if err := peers.apply(&cfg); err != nil {
+	if err := rt.apply(&cfg); err != nil {
 		return err
 	}
+	log := newLogger(stderr, cfg.Log.Level)
 	rx, err := sim.NewReceiver(s, log.With("part", "sim-receiver"))
 	if err != nil {
 		return err
@@ -64,20 +63,24 @@ func runRealtimeSim(ctx context.Context, s sim.Settings, peers realtimePeers, st
 	return g.Wait()
 }
 
-// realtimePeers are the upstream servers of a real-time simulation: with
-// them the simulated box cross-checks its receiver (try --wrong-second).
-type realtimePeers struct {
+// realtimeFlags are the real-time mode's flags beyond the simulation's
+// settings: the daemon's configuration file, and upstream servers with which
+// the simulated box cross-checks its receiver (try --wrong-second).
+type realtimeFlags struct {
+	config         string
 	servers, pools stringList
 	poll           time.Duration
 }
 
-func (p *realtimePeers) declare(fs *flag.FlagSet) {
+func (p *realtimeFlags) declare(fs *flag.FlagSet) {
+	fs.StringVar(&p.config, "config", "", "real-time mode: the daemon's configuration `file` (stratum1.toml) for [server], [access],\n"+
+		"[peers] and [log]; the sim keeps its own receiver, discipline and --listen/--http addresses")
 	fs.Var(&p.servers, "server", "real-time mode: upstream NTP server HOST[:PORT] (repeatable)")
 	fs.Var(&p.pools, "pool", "real-time mode: upstream pool NAME (repeatable)")
 	fs.DurationVar(&p.poll, "peer-poll", 0, "real-time mode: poll the upstream servers every DURATION to twice that\n(default 64s to 1024s; short polls only for your own servers)")
 }
 
-func (p realtimePeers) apply(cfg *config.Config) error {
+func (p realtimeFlags) apply(cfg *config.Config) error {
 	if err := (overrides{servers: p.servers, pools: p.pools}).apply(cfg); err != nil || p.poll == 0 {
 		return err
 	}
@@ -89,15 +92,27 @@ func (p realtimePeers) apply(cfg *config.Config) error {
 	return cfg.Validate()
 }
 
-// simConfig is the daemon's configuration for the simulator: loopback
-// addresses, no drift file unless asked, no upstream peers.
-func simConfig(s sim.Settings) (config.Config, error) {
-	cfg := config.Default()
+// simConfig is the daemon's configuration for the simulator: the file at
+// path (none: the defaults, so no upstream peers) for everything the sim
+// does not simulate, such as [access] (a benchmark turns rate limiting off
+// there) or [server] workers. The sim keeps what it does simulate, the
+// receiver ([gps], [pps]) and the discipline tuned to its oscillator, and
+// serves on --listen and --http only, so that a copy of a real box's file
+// never puts the simulated time on the box's network addresses.
+func simConfig(s sim.Settings, path string) (config.Config, error) {
+	def := config.Default()
+	cfg := def
+	if path != "" {
+		var err error
+		if cfg, err = config.Load(path); err != nil {
+			return config.Config{}, err
+		}
+	}
 	cfg.Server.Listen = []string{s.Listen}
 	cfg.HTTP.Listen = s.HTTP
-	cfg.GPS.Baud = "auto"
+	cfg.GPS, cfg.PPS = def.GPS, def.PPS
+	cfg.GPS.Baud = gps.BaudAuto
 	cfg.Discipline = sim.DisciplineConfig(s)
-	cfg.Discipline.DriftFile = s.DriftFile
 	return cfg, cfg.Validate()
 }
 
