@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -200,11 +201,12 @@ func send(ctx context.Context, cfg Config, srcs []*source, progress func(Progres
 		}
 		due := batchLen
 		if cfg.Rate > 0 {
-			due = int(uint64(float64(cfg.Rate)*el.Seconds()) - min(sent, uint64(float64(cfg.Rate)*el.Seconds())))
-			if due == 0 {
-				time.Sleep(20 * time.Microsecond)
+			want := uint64(float64(cfg.Rate) * el.Seconds())
+			if want <= sent {
+				waitUntil(start.Add(time.Duration(float64(sent+1)*1e9/float64(cfg.Rate))), now)
 				continue
 			}
+			due = int(want - sent)
 		}
 		for due > 0 {
 			s := srcs[next]
@@ -218,6 +220,20 @@ func send(ctx context.Context, cfg Config, srcs []*source, progress func(Progres
 			due -= n
 		}
 	}
+}
+
+// waitUntil waits for the next request's due time. Requests are paced one
+// by one, as independent clients would send them: sent in bursts, they
+// would reach the server in batches that it receives with one system call
+// and one wakeup, a load no real server sees. A timer cannot wait a few
+// microseconds, so the last stretch is spun, through the scheduler so that
+// the readers still run.
+func waitUntil(t, now time.Time) {
+	if d := t.Sub(now); d > 200*time.Microsecond {
+		time.Sleep(d - 100*time.Microsecond)
+		return
+	}
+	runtime.Gosched()
 }
 
 // sendOnce sends s.nsend requests, each carrying its socket and sequence
