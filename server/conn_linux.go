@@ -54,6 +54,7 @@ type worker struct {
 	nctl   int
 	c      Counters
 	kernRx bool // the kernel stamps every datagram's arrival
+	gather coalescer
 }
 
 // skippable reports whether failing to listen on ap should only be logged:
@@ -63,7 +64,7 @@ func skippable(ap netip.AddrPort, err error) bool {
 		(errors.Is(err, unix.EAFNOSUPPORT) || errors.Is(err, unix.EADDRNOTAVAIL))
 }
 
-func listen(ap netip.AddrPort, h *handler, log *slog.Logger) (*worker, error) {
+func listen(ap netip.AddrPort, h *handler, log *slog.Logger, coalesce time.Duration) (*worker, error) {
 	fd, local, v6, err := openSocket(ap)
 	if err != nil {
 		return nil, err
@@ -81,6 +82,11 @@ func listen(ap netip.AddrPort, h *handler, log *slog.Logger) (*worker, error) {
 	if err := w.setOptions(); err != nil {
 		unix.Close(fd)
 		return nil, err
+	}
+	if w.kernRx {
+		// Without the kernel's arrival stamps a request's receive time
+		// is when the worker reads it, and waiting would make it late.
+		w.gather.max = coalesce
 	}
 	return w, nil
 }
@@ -140,6 +146,9 @@ func (w *worker) serve() error {
 	// no scheduler hand-off stands between the datagram and its reply.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	if w.gather.max > 0 {
+		defer preciseTimers()()
+	}
 	yielded := time.Now()
 	for !w.stop.Load() {
 		if !w.recv(unix.MSG_WAITFORONE) {
@@ -161,6 +170,9 @@ func (w *worker) serve() error {
 		}
 		w.rx.ResetRecv(w.nrx) // the kernel shrank only the fields it filled
 		w.shared.publish(&w.c)
+		if d := w.gather.hold(w.userRx, w.nrx); d > 0 {
+			sleep(d)
+		}
 	}
 	return nil
 }
@@ -294,5 +306,24 @@ func (w *worker) serveControl() {
 				w.c.Dropped[DropSend]++
 			}
 		}
+	}
+}
+
+// preciseTimers lowers the timer slack of the calling thread (50 us by
+// default, as long as the waits of the coalescer) and returns a function
+// that restores it.
+func preciseTimers() (restore func()) {
+	old, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
+	if err != nil {
+		return func() {}
+	}
+	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(time.Microsecond), 0, 0, 0)
+	return func() { _ = unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(old), 0, 0, 0) }
+}
+
+// sleep waits d on the calling thread, which the worker owns.
+func sleep(d time.Duration) {
+	ts := unix.NsecToTimespec(int64(d))
+	for unix.Nanosleep(&ts, &ts) == unix.EINTR {
 	}
 }

@@ -27,7 +27,7 @@ func skippable(netip.AddrPort, error) bool { return false }
 // reserveProcs is needed only where workers block in system calls.
 func reserveProcs(int) (release func()) { return func() {} }
 
-func listen(ap netip.AddrPort, h *handler, _ *slog.Logger) (*worker, error) {
+func listen(ap netip.AddrPort, h *handler, _ *slog.Logger, _ time.Duration) (*worker, error) {
 	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
 	if err != nil {
 		return nil, err

@@ -77,7 +77,7 @@ func TestRoundTripDoesNotAllocate(t *testing.T) {
 // TestKernelTimestamps checks that receive times come from the kernel: the
 // worker finds a timestamp control message in every request.
 func TestKernelTimestamps(t *testing.T) {
-	w, err := listen(netipLoopback(), &handler{state: syncedState()}, slog.Default())
+	w, err := listen(netipLoopback(), &handler{state: syncedState()}, slog.Default(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,4 +178,65 @@ func TestRunRestoresProcs(t *testing.T) {
 	if got := runtime.GOMAXPROCS(0); got != before {
 		t.Errorf("GOMAXPROCS %d after Run, want %d", got, before)
 	}
+}
+
+// TestHeldRequestKeepsItsArrivalTime checks what makes coalescing safe: a
+// request that waits while the worker gathers a batch is stamped with its
+// arrival, not with the moment the worker reads it, so its T2 stays next
+// to the client's T1 while T3 follows the wait.
+func TestHeldRequestKeepsItsArrivalTime(t *testing.T) {
+	const hold = time.Millisecond
+	for try := 0; try < 5; try++ {
+		w, err := listen(netipLoopback(), &handler{state: syncedState()}, slog.Default(), hold)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.gather.max != hold {
+			t.Fatal("kernel receive timestamps unavailable: requests are not held")
+		}
+		// As if the worker had measured 3000 requests/s: after each batch
+		// it then waits the whole hold for more.
+		w.gather.perSecond, w.gather.windowStart = 3000, time.Now()
+		w.shared = new(sharedCounters)
+		done := make(chan error, 1)
+		go func() { done <- w.serve() }()
+
+		c, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		to := &unix.SockaddrInet4{Port: int(w.local.Port()), Addr: w.local.Addr().As4()}
+		tv := unix.NsecToTimeval(int64(2 * time.Second))
+		_ = unix.SetsockoptTimeval(c, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+		exchange := func() (t1 time.Time, h ntp.Header) {
+			t1 = time.Now()
+			if err := unix.Sendto(c, request(4, ntp.ModeClient, 48), 0, to); err != nil {
+				t.Fatal(err)
+			}
+			resp := make([]byte, 128)
+			n, _, err := unix.Recvfrom(c, resp, 0)
+			if err != nil {
+				t.Fatalf("no reply: %v", err)
+			}
+			if err := h.Decode(resp[:n]); err != nil {
+				t.Fatal(err)
+			}
+			return t1, h
+		}
+		exchange() // the worker waits after this one
+		t1, h := exchange()
+		unix.Close(c)
+		w.close()
+		<-done
+
+		t2, t3 := h.RecvTime.Near(t1), h.XmitTime.Near(t1)
+		if t3.Sub(t2) < hold/3 {
+			continue // the second request came after the wait: try again
+		}
+		if d := t2.Sub(t1); d < 0 || d > hold/5 {
+			t.Fatalf("held %v, but T2 is %v after T1: stamped when read, not on arrival", t3.Sub(t2), d)
+		}
+		return
+	}
+	t.Fatal("in 5 tries no request arrived while the worker waited")
 }

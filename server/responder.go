@@ -92,7 +92,7 @@ func (r *Responder) Listen() error {
 	var bound []netip.AddrPort
 	for _, ap := range addrs {
 		for i := 0; i < n; i++ {
-			w, err := listen(ap, &r.h, r.log)
+			w, err := listen(ap, &r.h, r.log, r.cfg.Coalesce)
 			if err != nil {
 				if i == 0 && skippable(ap, err) {
 					r.log.Warn("not serving on address", "addr", ap, "err", err)

@@ -191,6 +191,8 @@ func TestConfigValidate(t *testing.T) {
 		{Listen: []string{"0.0.0.0:123", "0.0.0.0:123"}},
 		{Listen: []string{"[fe80::1%eth0]:123"}},
 		{Listen: []string{"0.0.0.0:123"}, Workers: -1},
+		{Listen: []string{"0.0.0.0:123"}, Coalesce: -time.Microsecond},
+		{Listen: []string{"0.0.0.0:123"}, Coalesce: 2 * time.Millisecond},
 	}
 	for _, c := range bad {
 		if err := c.Validate(); err == nil {

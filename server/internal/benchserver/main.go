@@ -23,6 +23,7 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:123", "address to serve on")
 	workers := flag.Int("workers", 0, "sockets (0: one per CPU the process may use)")
+	coalesce := flag.Duration("coalesce", server.DefaultCoalesce, "longest wait to gather requests when busy (0: none)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
 
@@ -32,7 +33,7 @@ func main() {
 			RootDispersion: time.Microsecond, RefTime: time.Now()})
 	}
 	publish()
-	r, err := server.New(server.Config{Listen: []string{*listen}, Workers: *workers}, &state,
+	r, err := server.New(server.Config{Listen: []string{*listen}, Workers: *workers, Coalesce: *coalesce}, &state,
 		server.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
 	if err != nil {
 		log.Fatal(err)

@@ -1,0 +1,48 @@
+package server
+
+import "time"
+
+// coalescer decides how long a busy worker lets requests gather before it
+// receives again, so that one wakeup and one recvmmsg serve several of
+// them. A network card does the same with interrupt moderation. The wait
+// costs the client nothing in accuracy: the request's receive time is the
+// kernel's stamp of its arrival and the transmit time is taken just
+// before the reply leaves, so the server's residence time drops out of
+// the client's offset and delay. It only lengthens the round trip, by at
+// most max, and only when requests arrive faster than one per max/2:
+// below that rate the worker blocks as before and answers at once.
+type coalescer struct {
+	max time.Duration // longest wait; 0 disables
+
+	windowStart time.Time
+	count       int     // requests received since windowStart
+	perSecond   float64 // arrival rate over the last window
+}
+
+const (
+	// coalesceWindow is how often the arrival rate is re-measured.
+	coalesceWindow = 10 * time.Millisecond
+	// coalesceBatch is the number of requests a wait aims to gather.
+	coalesceBatch = 8
+)
+
+// hold records a batch of n requests received at now and returns how long
+// to wait before receiving again (0: receive at once).
+func (c *coalescer) hold(now time.Time, n int) time.Duration {
+	if c.max <= 0 {
+		return 0
+	}
+	c.count += n
+	if el := now.Sub(c.windowStart); el >= coalesceWindow || el < 0 {
+		if el > 0 && !c.windowStart.IsZero() {
+			c.perSecond = float64(c.count) / el.Seconds()
+		}
+		c.windowStart, c.count = now, 0
+	}
+	// Gathering needs at least two requests expected within max; fewer,
+	// and the wait would only delay the one.
+	if c.perSecond*c.max.Seconds() < 2 || n >= coalesceBatch {
+		return 0
+	}
+	return min(c.max, time.Duration(float64(coalesceBatch-n)/c.perSecond*1e9))
+}

@@ -1,0 +1,55 @@
+package server
+
+import (
+	"testing"
+	"time"
+)
+
+func TestCoalescerHold(t *testing.T) {
+	tests := []struct {
+		name    string
+		max     time.Duration
+		rate    int // requests per second, in batches of batch
+		batch   int
+		wantMin time.Duration
+		wantMax time.Duration
+	}{
+		{"disabled", 0, 100_000, 1, 0, 0},
+		{"light load answers at once", 100 * time.Microsecond, 10_000, 1, 0, 0},
+		{"just under two per wait", 50 * time.Microsecond, 38_000, 1, 0, 0},
+		{"busy: waits for the rest of a batch", 100 * time.Microsecond, 48_000, 1, 100 * time.Microsecond, 100 * time.Microsecond},
+		{"very busy: waits only as long as a batch takes", 100 * time.Microsecond, 200_000, 2, 29 * time.Microsecond, 31 * time.Microsecond},
+		{"full batches: no wait", 100 * time.Microsecond, 400_000, coalesceBatch, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := coalescer{max: tt.max}
+			now := time.Unix(1e9, 0)
+			gap := time.Duration(float64(tt.batch) / float64(tt.rate) * 1e9)
+			var got time.Duration
+			// Two measurement windows, so that the rate is known.
+			for el := time.Duration(0); el < 3*coalesceWindow; el += gap {
+				got = c.hold(now.Add(el), tt.batch)
+			}
+			if got < tt.wantMin || got > tt.wantMax {
+				t.Errorf("hold = %v, want %v..%v (measured %.0f/s)", got, tt.wantMin, tt.wantMax, c.perSecond)
+			}
+		})
+	}
+}
+
+func TestCoalescerForgetsALoadThatStopped(t *testing.T) {
+	c := coalescer{max: 100 * time.Microsecond}
+	now := time.Unix(1e9, 0)
+	for i := 0; i < 2000; i++ { // 100k/s for 20 ms
+		now = now.Add(10 * time.Microsecond)
+		c.hold(now, 1)
+	}
+	if c.hold(now, 1) == 0 {
+		t.Fatal("no wait under load")
+	}
+	// One request after a second of silence: the window's rate is 1/s.
+	if d := c.hold(now.Add(time.Second), 1); d != 0 {
+		t.Errorf("hold after silence = %v, want 0", d)
+	}
+}
