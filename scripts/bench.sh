@@ -1,34 +1,57 @@
 #!/bin/sh
-# bench.sh reproduces BENCHMARKS.md in one run: it loads stratum1's
-# responder, chronyd and ntpsec's ntpd on this machine with the same
-# generator (stratum1 bench), each server pinned to CPU 0 and the generator
-# to CPU 1, and prints the median, min and max of RUNS runs as Markdown.
+# bench.sh reproduces BENCHMARKS.md in one run: it loads stratum1 (the whole
+# appliance, `stratum1 sim`), stratum1's responder alone, chronyd and
+# ntpsec's ntpd on this machine with the same generator (stratum1 bench),
+# each server pinned to CPU 0 and the generator to CPU 1, and prints the
+# median, min and max of RUNS runs as Markdown.
 #
 # Everything runs in a private user and network namespace (unshare -rn):
 # the servers can use port 123 on a loopback of their own and none of them
-# can set the host's clock, whatever it tries (the kernel refuses).
+# can set the host's clock, whatever it tries (the kernel refuses). ntpd's
+# upstream, a chronyd, runs in a second network namespace joined to the
+# first by a veth pair, so that both can own port 123.
+#
+# Every server answers from a synchronised state, without rate limiting,
+# before it is measured:
+#   stratum1   the appliance on a simulated receiver, locked to its PPS
+#              (the simulated oscillator follows this machine's clock, so
+#              the generator measures its error like the others')
+#   responder  server/internal/benchserver: the responder alone, serving
+#              the system clock as stratum 1 (isolates the hot path)
+#   chronyd    local stratum 1
+#   ntpd       synchronised to the upstream chronyd
 #
 # Usage: scripts/bench.sh            (RUNS=3 DUR=5s by default)
+# The whole run is bounded by BENCH_TIMEOUT seconds (default 3600).
 set -eu
 
 if [ -z "${BENCH_IN_NETNS:-}" ]; then
-	exec unshare -rn env BENCH_IN_NETNS=1 sh "$0" "$@"
+	# timeout signals its whole process group: every server started below.
+	exec timeout "${BENCH_TIMEOUT:-3600}" unshare -rn env BENCH_IN_NETNS=1 sh "$0" "$@"
 fi
 ip link set lo up
 
 RUNS=${RUNS:-3}
 DUR=${DUR:-5s}
 STEPS=${STEPS:-"40000 60000 80000 100000 130000 160000"}
+SERVERS=${SERVERS:-"stratum1 responder chronyd ntpd"}
 CPU_SERVER=${CPU_SERVER:-0}
 CPU_GEN=${CPU_GEN:-1}
 NTPD=${NTPD:-/opt/ntpsec/usr/sbin/ntpd}
+NTPQ=${NTPQ:-/opt/ntpsec/usr/bin/ntpq}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$(mktemp -d /tmp/stratum1-bench.XXXXXX)}
 mkdir -p "$OUT"
 cd "$ROOT"
-go build -o "$OUT/stratum1" ./cmd/stratum1
-go build -o "$OUT/benchserver" ./server/internal/benchserver
+timeout 600 go build -o "$OUT/stratum1" ./cmd/stratum1
+timeout 600 go build -o "$OUT/benchserver" ./server/internal/benchserver
 
+# The appliance's daemon configuration: only what the sim does not
+# simulate. Rate limiting off, as chronyd and ntpd run without it.
+cat > "$OUT/stratum1.toml" <<CONF
+[access.rate_limit]
+disabled = true
+CONF
 cat > "$OUT/chrony.conf" <<CONF
 local stratum 1
 allow
@@ -37,35 +60,141 @@ bindaddress 127.0.0.1
 cmdport 0
 pidfile $OUT/chronyd.pid
 CONF
+# ntpd's upstream, on the far end of the veth pair.
+UP_ADDR=10.123.0.2
+cat > "$OUT/upstream.conf" <<CONF
+local stratum 1
+allow
+port 123
+bindaddress $UP_ADDR
+cmdport 0
+pidfile $OUT/upstream.pid
+CONF
+# No rate limiting: ntpsec 1.2.2 limits every client address to a burst of
+# 20 and 1 request/s even with no "limited" flag on any restrict line
+# (ntpq -c sysstats counts them "rate limited"), so the limit is raised
+# out of reach. The discipline stays enabled (with "disable ntp" ntpsec
+# never leaves leap 3); it cannot turn the clock here, since the kernel
+# refuses adjtime and ntp_adjtime in this namespace (ntpd logs EPERM and
+# serves its system variables regardless).
 cat > "$OUT/ntp.conf" <<CONF
-# No upstream and no rate limiting configured. ntpsec has no local clock
-# driver: unsynchronised, it answers each client address about ten times
-# (leap 3, INIT) and then no more, so its rows measure only that.
+server $UP_ADDR iburst minpoll 3 maxpoll 4
 restrict default
 restrict 127.0.0.1
+limit average 1000000 burst 1000000
 disable kernel
 CONF
 
+UPNS= # pid holding the upstream's network namespace
+UPPID=
+cleanup() {
+	for p in $UPPID $UPNS; do kill "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+# start_upstream gives ntpd a source: a chronyd in a second network
+# namespace (we are root in this user namespace, so unshare -n and veth
+# pairs work), reachable at $UP_ADDR.
+start_upstream() {
+	unshare -n sleep 3600 &
+	UPNS=$!
+	sleep 0.2
+	ip link add bench0 type veth peer name bench1
+	ip link set bench1 netns "$UPNS"
+	ip addr add 10.123.0.1/24 dev bench0
+	ip link set bench0 up
+	timeout 10 nsenter -t "$UPNS" -n sh -c "ip link set lo up && ip addr add $UP_ADDR/24 dev bench1 && ip link set bench1 up"
+	nsenter -t "$UPNS" -n taskset -c "$CPU_GEN" chronyd -x -d -u root -f "$OUT/upstream.conf" 2>"$OUT/upstream.log" &
+	UPPID=$!
+}
+
+# wait_until SECONDS DESCRIPTION COMMAND...: poll COMMAND once a second.
+wait_until() {
+	limit=$1 what=$2
+	shift 2
+	i=0
+	until "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ "$i" -ge "$limit" ]; then
+			echo "$what: not after ${limit}s" >&2
+			return 1
+		fi
+		sleep 1
+	done
+	echo "$what after ${i}s" >&2
+}
+
+# sim_locked: the appliance serves stratum 1, locked to the simulated PPS,
+# and its discipline estimates its error under 100 ns.
+sim_locked() {
+	timeout 3 python3 -c "
+import json, sys, urllib.request
+d = json.load(urllib.request.urlopen('http://127.0.0.1:8123/api/status', timeout=2))
+s = d['system']
+sys.exit(0 if d['state'] == 'LOCKED' and s['stratum'] == 1 and s['est_error_ns'] < 100 else 1)"
+}
+
+# ntpd_synced: ntpd's system variables say synchronised (leap not 11,
+# stratum below 16).
+ntpd_synced() {
+	timeout 3 "$NTPQ" -c "rv 0 leap,stratum" 127.0.0.1 | grep -Eq 'leap=(00|01|10), stratum=([1-9]|1[0-5])($|[^0-9])'
+}
+
 start_server() {
 	case $1 in
-	stratum1) taskset -c "$CPU_SERVER" "$OUT/benchserver" -listen 127.0.0.1:123 2>"$OUT/$1.log" & ;;
-	chronyd) taskset -c "$CPU_SERVER" chronyd -x -d -u root -f "$OUT/chrony.conf" 2>"$OUT/$1.log" & ;;
-	ntpd) taskset -c "$CPU_SERVER" "$NTPD" -n -c "$OUT/ntp.conf" -I lo -p "$OUT/ntpd.pid" >"$OUT/$1.log" 2>&1 & ;;
+	stratum1)
+		# --pps-jitter 20ns: the simulated clock then stays within about
+		# 50 ns of the system clock, so the column measures the appliance
+		# serving, not the simulated receiver's noise (1 us by default).
+		taskset -c "$CPU_SERVER" "$OUT/stratum1" sim --config "$OUT/stratum1.toml" --pps-jitter 20ns \
+			--listen 127.0.0.1:123 --http 127.0.0.1:8123 >"$OUT/$1.out" 2>"$OUT/$1.log" &
+		PID=$!
+		wait_until 90 "stratum1 sim: locked, stratum 1" sim_locked
+		;;
+	responder)
+		taskset -c "$CPU_SERVER" "$OUT/benchserver" -listen 127.0.0.1:123 2>"$OUT/$1.log" &
+		PID=$!
+		sleep 2
+		;;
+	chronyd)
+		taskset -c "$CPU_SERVER" chronyd -x -d -u root -f "$OUT/chrony.conf" 2>"$OUT/$1.log" &
+		PID=$!
+		sleep 2
+		;;
+	ntpd)
+		start_upstream
+		taskset -c "$CPU_SERVER" "$NTPD" -n -c "$OUT/ntp.conf" -p "$OUT/ntpd.pid" >"$OUT/$1.log" 2>&1 &
+		PID=$!
+		wait_until 90 "ntpd: synchronised to $UP_ADDR" ntpd_synced
+		;;
 	esac
-	PID=$!
-	sleep 2
+}
+
+stop_server() {
+	kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	if [ "$1" = ntpd ]; then
+		cleanup
+		wait "$UPPID" "$UPNS" 2>/dev/null || true
+		UPPID= UPNS=
+		ip link del bench0 2>/dev/null || true
+	fi
 }
 
 bench() { # name tag rate duration
-	taskset -c "$CPU_GEN" "$OUT/stratum1" bench --quiet --json --pid "$PID" --rate "$3" --duration "$4" 127.0.0.1:123 >"$OUT/$1-$2.json"
+	timeout 120 taskset -c "$CPU_GEN" "$OUT/stratum1" bench --quiet --json --pid "$PID" --rate "$3" --duration "$4" 127.0.0.1:123 >"$OUT/$1-$2.json"
 }
 
-for s in stratum1 chronyd ntpd; do
+for s in $SERVERS; do
 	if [ "$s" = ntpd ] && [ ! -x "$NTPD" ]; then
 		echo "ntpd: $NTPD missing, skipped" >&2
 		continue
 	fi
-	start_server "$s"
+	if ! start_server "$s"; then
+		echo "$s: never synchronised, not measured (log: $OUT/$s.log)" >&2
+		stop_server "$s"
+		continue
+	fi
 	echo "$s (pid $PID): $RUNS runs" >&2
 	for run in $(seq 1 "$RUNS"); do
 		bench "$s" "48k-$run" 48000 "$DUR"
@@ -80,13 +209,24 @@ for s in stratum1 chronyd ntpd; do
 		echo "$best" >"$OUT/$s-max-$run.txt"
 		bench "$s" "flood-$run" 0 3s
 	done
-	kill "$PID"
-	wait "$PID" 2>/dev/null || true
+	# Still synchronised after the load? (A server that lost its sync
+	# would have been measured answering with leap 3.)
+	case $s in
+	stratum1) sim_locked && echo "$s: still locked" >&2 || echo "$s: NOT locked after the runs" >&2 ;;
+	ntpd) ntpd_synced && echo "$s: still synchronised" >&2 || echo "$s: NOT synchronised after the runs" >&2 ;;
+	esac
+	stop_server "$s"
 done
 
 python3 - "$OUT" "$RUNS" <<'PY'
 import json, sys, statistics, os
 out, runs = sys.argv[1], int(sys.argv[2])
+names = {
+    "stratum1": "stratum1 (sim)",
+    "responder": "responder alone",
+    "chronyd": "chronyd",
+    "ntpd": "ntpd",
+}
 def load(s, tag):
     p = f"{out}/{s}-{tag}.json"
     return json.load(open(p)) if os.path.exists(p) else None
@@ -95,10 +235,7 @@ def agg(vals, fmt):
     if not vals: return "n/a"
     return f"{fmt(statistics.median(vals))} ({fmt(min(vals))}..{fmt(max(vals))})"
 us = lambda v: f"{v/1000:.2f}"
-rows = []
-servers = [s for s in ("stratum1", "chronyd", "ntpd") if load(s, "48k-1")]
-def col(s, f):
-    return [f(load(s, f"{t}-{r}")) if load(s, f"{t}-{r}") else None for r in range(1, runs+1) for t in [col.tag]]
+servers = [s for s in names if load(s, "48k-1")]
 res = {}
 for s in servers:
     g = lambda tag, f: [f(load(s, f"{tag}-{r}")) for r in range(1, runs+1) if load(s, f"{tag}-{r}")]
@@ -106,7 +243,7 @@ for s in servers:
     res[s] = {
         "cpu48": g("48k", lambda d: d.get("cpu_per_reply_ns")),
         "loss48": g("48k", lambda d: d["loss_pct"]),
-        "max": [int(open(f"{out}/{s}-max-{r}.txt").read()) for r in range(1, runs+1)],
+        "max": [int(open(f"{out}/{s}-max-{r}.txt").read()) for r in range(1, runs+1) if os.path.exists(f"{out}/{s}-max-{r}.txt")],
         "flood": g("flood", lambda d: d["rate_per_s"] * (1 - d["loss_pct"]/100)),
         "e1": g("10k", lambda d: ts(d, "Error", "P1")), "e50": g("10k", lambda d: ts(d, "Error", "P50")),
         "e99": g("10k", lambda d: ts(d, "Error", "P99")),
@@ -116,7 +253,7 @@ for s in servers:
         "ooo": g("10k", lambda d: 100 * d["OutOfOrder"] / max(d["KernelStamps"], 1)),
         "rss": g("48k", lambda d: d.get("server_hwm_bytes")),
     }
-lines = ["| metric (median of %d, min..max) | %s |" % (runs, " | ".join(servers)), "|---|" + "---|" * len(servers)]
+lines = ["| metric (median of %d, min..max) | %s |" % (runs, " | ".join(names[s] for s in servers)), "|---|" + "---|" * len(servers)]
 def row(name, key, fmt):
     lines.append(f"| {name} | " + " | ".join(agg(res[s][key], fmt) for s in servers) + " |")
 row("CPU per reply at 48k/s (us)", "cpu48", us)
@@ -131,9 +268,13 @@ row("RTT p50 at 10k/s (us)", "r50", us)
 row("RTT p99 at 10k/s (us)", "r99", us)
 row("replies with T3 > T4 or out of order (%)", "ooo", lambda v: f"{v:.1f}")
 row("peak RSS (MiB)", "rss", lambda v: f"{v/2**20:.1f}")
-if "chronyd" in res and "stratum1" in res and res["chronyd"]["cpu48"] and res["stratum1"]["cpu48"]:
+ratios = []
+for s in ("stratum1", "responder"):
+    if s in res and "chronyd" in res and res[s]["cpu48"] and res["chronyd"]["cpu48"]:
+        ratios.append("CPU per reply, %s / chronyd: %.2f" % (names[s], statistics.median(res[s]["cpu48"]) / statistics.median(res["chronyd"]["cpu48"])))
+if ratios:
     lines.append("")
-    lines.append("CPU per reply, stratum1 / chronyd: %.2f" % (statistics.median(res["stratum1"]["cpu48"]) / statistics.median(res["chronyd"]["cpu48"])))
+    lines.extend(ratios)
 print("\n".join(lines))
 print(f"\nraw results: {out}")
 PY
