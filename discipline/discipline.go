@@ -477,6 +477,7 @@ func (d *Discipline) accept(s Sample, z, r float64) {
 	}
 	if d.state == Locked && s.Source == PPS {
 		d.stab.add(s.Local, d.f.x[0], d.f.sigma(0))
+		d.stab.measure(s.Local, z, r, d.trackWander())
 	}
 	d.publish(s.Local)
 }
@@ -724,12 +725,13 @@ func (d *Discipline) holdover(now time.Time) {
 		d.holdStart = d.lastSample
 		// The modelled trend is a thermal transient's: it ends within
 		// minutes, and extrapolating it over hours does more harm than
-		// good, so holdover keeps the frequency alone. The filter's
-		// frequency follows the recent past closely and is noisy for it;
-		// a fit over a longer window is a better guess of the frequency.
+		// good, so holdover keeps the frequency alone. The loop's filter
+		// follows the recent past closely, through its drift state and
+		// its own corrections, and is noisy for it; the tracker's
+		// frequency is the oscillator model's best estimate at the loss
+		// (the phase record is kept while locked to PPS only).
 		d.f.x[2] = 0
-		// The phase record is kept while locked to PPS only.
-		if y, ok := d.stab.holdoverFrequency(math.Sqrt(d.jitter2), d.wander()); ok && d.source == PPS {
+		if y, _, ok := d.stab.holdoverFrequency(); ok && d.source == PPS {
 			d.f.x[1] = y + d.freqPPM*1e-6
 		}
 		d.log.Info("holdover: source lost", "est_error", time.Duration(d.estErrorLocked()*1e9),
@@ -741,6 +743,16 @@ func (d *Discipline) holdover(now time.Time) {
 		}
 	}
 	d.coast(now)
+}
+
+// trackWander is the wander the holdover frequency tracker assumes: the
+// measured one, and the fast model's while the loop follows a disturbance,
+// so that a thermal transient is forgotten as soon as the loop forgets it.
+func (d *Discipline) trackWander() float64 {
+	if d.boosted() {
+		return d.wander() * math.Sqrt(fastWanderRatio)
+	}
+	return d.wander()
 }
 
 // coast advances the model to now without a measurement and steers by it.

@@ -22,23 +22,19 @@ type stability struct {
 	uPPM    float64
 	next    time.Time
 	phase   []point // oscillator phase about every stabilityTau
-	noise2  float64 // variance of the phase measurement, s^2
 	started bool
-	recent  []point // oscillator phase every recentEvery, for holdover
+	// track follows the oscillator's phase at every sample, for the
+	// frequency holdover keeps; t0 is its time origin.
+	track freqTracker
+	t0    time.Time
 }
 
 // point is the oscillator's reconstructed phase at a clock reading.
 type point struct {
-	t     time.Time
-	phase float64
+	t      time.Time
+	phase  float64
+	noise2 float64 // variance of the phase, s^2
 }
-
-// The recent phase record: long enough to average the loop's noise out of
-// the frequency, short enough to follow the wander.
-const (
-	recentEvery = 8 * time.Second
-	recentLen   = 128
-)
 
 // integral returns the frequency correction integrated up to now.
 func (s *stability) integral(now time.Time) float64 {
@@ -48,44 +44,22 @@ func (s *stability) integral(now time.Time) float64 {
 	return s.uInt + s.uPPM*1e-6*now.Sub(s.uT).Seconds()
 }
 
-// holdoverFrequency returns the oscillator's own frequency (fractional)
-// from the recent phase record over a window that balances the loop's
-// phase noise sx against the wander w, and whether there was enough record.
-func (s *stability) holdoverFrequency(sx, w float64) (float64, bool) {
-	n := len(s.recent)
-	if n < 4 {
-		return 0, false
+// measure feeds the tracker the offset z (variance r) a sample measured at
+// now, under random-walk frequency noise w (per square root of a second).
+func (s *stability) measure(now time.Time, z, r, w float64) {
+	if s.t0.IsZero() {
+		s.t0 = now
+		s.track = freqTracker{}
 	}
-	// For white phase noise and random-walk frequency, the error of a
-	// frequency over a window T is about sx/T + w*sqrt(T); minimal at
-	// T = (2 sx/w)^(2/3).
-	win := 600.0
-	if w > 0 {
-		win = math.Pow(2*sx/w, 2.0/3)
-	}
-	// A wander measured across a temperature transient is too high; never
-	// trust the last few minutes alone.
-	win = max(win, 300)
-	last := s.recent[n-1]
-	i := n - 1
-	for i > 0 && last.t.Sub(s.recent[i].t).Seconds() < win {
-		i--
-	}
-	// Least-squares slope over the window.
-	var st, sp, stt, stp float64
-	m := float64(n - i)
-	for _, p := range s.recent[i:] {
-		x := p.t.Sub(last.t).Seconds()
-		st += x
-		sp += p.phase
-		stt += x * x
-		stp += x * p.phase
-	}
-	den := m*stt - st*st
-	if m < 3 || den <= 0 {
-		return 0, false
-	}
-	return (m*stp - st*sp) / den, true
+	s.track.add(now.Sub(s.t0).Seconds(), z-s.integral(now), r, w*w)
+}
+
+// holdoverFrequency returns the oscillator's own frequency (fractional) at
+// the last sample, its standard deviation, and whether the tracker has
+// seen enough samples to be trusted over the loop's filter.
+func (s *stability) holdoverFrequency() (y, sy float64, ok bool) {
+	y, sy = s.track.frequency()
+	return y, sy, s.track.n >= trackerMin
 }
 
 // correct records a change of the frequency correction at now.
@@ -104,15 +78,6 @@ func (s *stability) add(now time.Time, x, sx float64) {
 	if !s.started {
 		s.started, s.next = true, now
 	}
-	if k := len(s.recent); k == 0 || now.Sub(s.recent[k-1].t) >= recentEvery {
-		if k > 0 && now.Sub(s.recent[k-1].t) > 2*recentEvery {
-			s.recent = s.recent[:0]
-		}
-		if len(s.recent) == recentLen {
-			s.recent = append(s.recent[:0], s.recent[1:]...)
-		}
-		s.recent = append(s.recent, point{now, x - s.integral(now)})
-	}
 	if now.Before(s.next) {
 		return
 	}
@@ -126,15 +91,14 @@ func (s *stability) add(now time.Time, x, sx float64) {
 	if len(s.phase) == stabilityLen {
 		s.phase = append(s.phase[:0], s.phase[1:]...)
 	}
-	s.phase = append(s.phase, point{now, x - u})
-	s.noise2 += (sx*sx - s.noise2) / 8
+	s.phase = append(s.phase, point{now, x - u, sx * sx})
 }
 
 // reset forgets the history (after a step, which breaks the phase record).
 func (s *stability) reset() {
 	s.phase = s.phase[:0]
-	s.recent = s.recent[:0]
 	s.started = false
+	s.t0 = time.Time{}
 }
 
 // wander returns the random-walk frequency noise (per square root of a
@@ -156,7 +120,15 @@ func (s *stability) wander() (float64, bool) {
 		d := slope(s.phase[i-1], s.phase[i]) - slope(s.phase[i-2], s.phase[i-1])
 		d2 = append(d2, d*d)
 	}
-	ms := median(d2)/0.4549 - 6*s.noise2/(tau*tau)
+	// The phase noise is subtracted as robustly as the differences are
+	// taken: the loop's uncertainty is high for minutes after a
+	// disturbance, and a mean over the history then exceeded the whole
+	// signal, measuring no wander at all (1e-13) after a temperature step.
+	n2 := make([]float64, n)
+	for i, p := range s.phase {
+		n2[i] = p.noise2
+	}
+	ms := median(d2)/0.4549 - 6*median(n2)/(tau*tau)
 	// For random-walk FM, E[(y[k+1]-y[k])^2] = 2/3 sigma^2 tau.
 	w2 := ms * 3 / (2 * tau)
 	return math.Sqrt(max(w2, 1e-26)), true

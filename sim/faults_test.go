@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -129,27 +130,83 @@ func TestTargetsTemperatureStep(t *testing.T) {
 	}
 }
 
-// Holdover through the one-hour outage. The frequency at the
-// loss is known only to about 2 ppb (the Kalman bound for 1 µs of jitter
-// and this wander), 7 µs over the hour, so a seed whose oracle happens to
-// drift little can exceed 1.5x; the median over seeds must meet it and no
-// seed may exceed 2x (see docs/discipline.md).
+// Holdover through the one-hour outage. Our error is the oracle's
+// plus δy·t, δy being the error of the frequency known at the loss (the
+// clock's frequency error in holdover, against the oscillator's at the
+// loss). No estimator knows the frequency better than the Kalman bound
+// √(√2·q^¾·R^¼) for random-walk frequency noise q and white phase noise R
+// (2 ppb for 1 µs of jitter and 2e-10/√s of wander), 7 µs after an hour,
+// so a seed whose oracle happens to drift little exceeds 1.5x whatever the
+// estimator (see docs/discipline.md). Over 20 seeds the RMS δy must stay
+// within that bound (1.42 ppb measured; the earlier windowed fit had
+// 2.30), the median ratio within 1.25 (1.08), at most 4 seeds over 1.5x
+// (2) and none over 3x (2.39). After a 2 ppm temperature step 20 min
+// before the loss, whose transient is then 2.5 ppb from its end (a lag of
+// about 1.4 ppb), the RMS δy over 10 seeds must stay within 1.5x the bound
+// (2.38 ppb measured; the fit had 6.8 over 20 seeds, and 258 ppb 15 min
+// after a step, when the wander measurement still failed after one).
 func TestTargetsHoldover(t *testing.T) {
+	const seeds, stepSeeds = 20, 10
 	var ratios []float64
-	for seed := int64(1); seed <= 6; seed++ {
+	var ss, ssStep float64
+	for seed := int64(1); seed <= seeds; seed++ {
 		s := DefaultSettings()
 		s.Seed = seed
 		s.Duration = 4*time.Hour + 5*time.Minute
 		s.Outages = []Window{{At: 3 * time.Hour, Length: time.Hour}}
-		sum := run(t, s)
+		sum, tr, err := RunVirtual(context.Background(), s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dy := holdoverFrequencyError(tr, s.Outages[0])
+		ss += dy * dy
 		r := sum.HoldoverMaxNs / sum.OracleHoldoverMaxNs
 		ratios = append(ratios, r)
-		if r > 2 || len(sum.RelockS) != 1 || sum.RelockS[0] < 0 || sum.RelockS[0] > 60 {
-			t.Errorf("seed %d: %v, ratio %.2f, relock %v; want ratio <= 2 and relock within 60 s", seed, sum, r, sum.RelockS)
+		t.Logf("seed %d: δy %+.2f ppb, holdover %.1f µs, oracle %.1f µs, ratio %.2f", seed, dy*1e9, sum.HoldoverMaxNs/1e3, sum.OracleHoldoverMaxNs/1e3, r)
+		if len(sum.RelockS) != 1 || sum.RelockS[0] < 0 || sum.RelockS[0] > 60 {
+			t.Errorf("seed %d: %v, relock %v; want relock within 60 s", seed, sum, sum.RelockS)
 		}
+		if seed > stepSeeds {
+			continue
+		}
+		// The frequency error shows within minutes of the loss.
+		s.Duration = 3*time.Hour + 10*time.Minute
+		s.Outages = []Window{{At: 3 * time.Hour, Length: 10 * time.Minute}}
+		s.TempSteps = []Step{{SizePPM: 2, At: s.Outages[0].At - 20*time.Minute}}
+		_, tr, err = RunVirtual(context.Background(), s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dy = holdoverFrequencyError(tr, s.Outages[0])
+		ssStep += dy * dy
+		t.Logf("seed %d after a temperature step: δy %+.2f ppb", seed, dy*1e9)
+	}
+	s := DefaultSettings()
+	q, r := math.Pow(s.WanderPPM*1e-6, 2), math.Pow(s.PPSJitter.Seconds(), 2)
+	bound := math.Sqrt(math.Sqrt2 * math.Pow(q, 0.75) * math.Pow(r, 0.25))
+	if rms := math.Sqrt(ss / seeds); rms > bound {
+		t.Errorf("RMS frequency error at the loss %.2f ppb, want <= %.2f (the Kalman bound)", rms*1e9, bound*1e9)
+	}
+	if rms := math.Sqrt(ssStep / stepSeeds); rms > 1.5*bound {
+		t.Errorf("after a temperature step 20 min before the loss: RMS frequency error %.2f ppb, want <= %.2f", rms*1e9, 1.5*bound*1e9)
 	}
 	slices.Sort(ratios)
-	if m := (ratios[2] + ratios[3]) / 2; m > 1.5 {
-		t.Errorf("median holdover / oracle %.2f over %v, want <= 1.5", m, ratios)
+	over := len(ratios) - sort.SearchFloat64s(ratios, 1.5)
+	if m := (ratios[seeds/2-1] + ratios[seeds/2]) / 2; m > 1.25 || over > 4 || ratios[seeds-1] > 3 {
+		t.Errorf("holdover / oracle: median %.2f, %d over 1.5, largest %.2f (%.2f); want <= 1.25, <= 4, <= 3", m, over, ratios[seeds-1], ratios)
 	}
+}
+
+// holdoverFrequencyError returns the clock's frequency error in the outage
+// w against the oracle, which keeps the oscillator's frequency at the
+// loss: the slope of our error minus the oracle's, from a minute in (the
+// loop slews its phase estimate out in seconds) to the outage's end.
+func holdoverFrequencyError(tr *Trace, w Window) float64 {
+	k0 := int(w.At / time.Second)
+	var sx, sy, sxx, sxy, n float64
+	for k := k0 + 60; k < k0+int(w.Length/time.Second) && k < len(tr.ErrNs); k++ {
+		x, y := float64(k-k0), (tr.ErrNs[k]-tr.OracleNs[k])*1e-9
+		sx, sy, sxx, sxy, n = sx+x, sy+y, sxx+x*x, sxy+x*y, n+1
+	}
+	return (n*sxy - sx*sy) / (n*sxx - sx*sx)
 }
