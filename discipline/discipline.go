@@ -731,11 +731,15 @@ func (d *Discipline) holdover(now time.Time) {
 		// frequency is the oscillator model's best estimate at the loss
 		// (the phase record is kept while locked to PPS only).
 		d.f.x[2] = 0
-		if y, _, ok := d.stab.holdoverFrequency(); ok && d.source == PPS {
+		if y, sy, ok := d.stab.holdoverFrequency(); ok && d.source == PPS {
+			// The error estimate grows from the tracker's uncertainty,
+			// which is independent of the filter's phase and drift.
 			d.f.x[1] = y + d.freqPPM*1e-6
+			d.f.p[1][1] = sy * sy
+			d.f.p[0][1], d.f.p[1][0], d.f.p[1][2], d.f.p[2][1] = 0, 0, 0, 0
 		}
 		d.log.Info("holdover: source lost", "est_error", time.Duration(d.estErrorLocked()*1e9),
-			"frequency_ppm", d.freqPPM-d.f.x[1]*1e6, "wander_ppm", d.wander()*1e6)
+			"frequency_ppm", d.freqPPM-d.f.x[1]*1e6, "frequency_sigma_ppm", d.f.sigma(1)*1e6, "wander_ppm", d.wander()*1e6)
 	case Holdover:
 		if d.cfg.HoldoverLimit > 0 && now.Sub(d.holdStart) > d.cfg.HoldoverLimit {
 			d.state = Unusable
