@@ -139,7 +139,7 @@ func TestTargetsTemperatureStep(t *testing.T) {
 // so a seed whose oracle happens to drift little exceeds 1.5x whatever the
 // estimator (see docs/discipline.md). Over 20 seeds the RMS δy must stay
 // within that bound (1.42 ppb measured; the earlier windowed fit had
-// 2.30), the median ratio within 1.25 (1.08), at most 4 seeds over 1.5x
+// 2.30), the median ratio within 1.25 (1.05), at most 4 seeds over 1.5x
 // (2) and none over 3x (2.39). After a 2 ppm temperature step 20 min
 // before the loss, whose transient is then 2.5 ppb from its end (a lag of
 // about 1.4 ppb), the RMS δy over 10 seeds must stay within 1.5x the bound
