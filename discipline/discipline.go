@@ -126,6 +126,8 @@ type Discipline struct {
 	stepAt     time.Time     // clock reading just after the last step
 	stepOff    float64       // offset the last step removed, s
 	holdStart  time.Time
+	holdDrift2 float64 // drift variance to restore when the source returns, s^-2
+	holdQ      float64 // random-walk frequency noise in holdover, s^-1
 	offset     time.Duration
 	jitter2    float64 // EWMA of squared innovations, s^2
 	boostUntil time.Time
@@ -453,6 +455,11 @@ func (d *Discipline) accept(s Sample, z, r float64) {
 	d.offset = time.Duration(z * 1e9)
 	d.lastSample = s.Local
 	d.lastR = r
+	if d.holding() {
+		// Holdover's model ignored the drift; the loop learns it again.
+		d.f.p[2][2] = max(d.f.p[2][2], d.holdDrift2)
+		d.fast = d.f
+	}
 	d.control()
 	bound := d.lockBound()
 	switch {
@@ -500,8 +507,18 @@ func (d *Discipline) lockBound() float64 {
 func (d *Discipline) predict(dt float64, k Kind) {
 	w2 := d.wander() * d.wander()
 	if k == Peer {
-		w := max(d.wander(), peerWanderMin)
-		d.f.predict(dt, w*w, driftNoise)
+		w2 = max(w2, peerWanderMin*peerWanderMin)
+	}
+	if d.holding() {
+		// Holdover's model: the frequency and the wander alone (see
+		// holdover). The first sample after it finds the drift unknown
+		// again.
+		d.f.predict(dt, max(w2, d.holdQ), 0)
+		d.fast = d.f
+		return
+	}
+	if k == Peer {
+		d.f.predict(dt, w2, driftNoise)
 		d.fast = d.f
 		return
 	}
@@ -730,16 +747,34 @@ func (d *Discipline) holdover(now time.Time) {
 		// its own corrections, and is noisy for it; the tracker's
 		// frequency is the oscillator model's best estimate at the loss
 		// (the phase record is kept while locked to PPS only).
+		//
+		// The error estimate is that model's: the phase uncertainty at
+		// the loss, the frequency's times t, and the measured wander's
+		// q·t³/3, as variances (predict with no drift noise). The drift
+		// is left out with its estimate: the quiet model's drift noise
+		// is a tuning that keeps its drift state free to follow slow
+		// changes, not a measured property of the crystal, and grew the
+		// estimate 8× past the real error within the hour; ageing (parts
+		// in 1e11 a day) is nanoseconds over hours; a temperature change
+		// during the outage is no part of the stability measured before
+		// it, and nothing in the past bounds it.
+		//
+		// The wander is the one the tracker assumed: the fast model's
+		// while the loop still followed a disturbance at the loss, whose
+		// transient is then not over.
+		d.holdDrift2 = max(d.f.p[2][2], initDriftSigma*initDriftSigma)
+		d.holdQ = d.trackWander() * d.trackWander()
 		d.f.x[2] = 0
+		d.f.p[0][2], d.f.p[2][0], d.f.p[1][2], d.f.p[2][1], d.f.p[2][2] = 0, 0, 0, 0, 0
 		if y, sy, ok := d.stab.holdoverFrequency(); ok && d.source == PPS {
-			// The error estimate grows from the tracker's uncertainty,
-			// which is independent of the filter's phase and drift.
+			// The tracker's uncertainty is independent of the filter's
+			// phase.
 			d.f.x[1] = y + d.freqPPM*1e-6
 			d.f.p[1][1] = sy * sy
-			d.f.p[0][1], d.f.p[1][0], d.f.p[1][2], d.f.p[2][1] = 0, 0, 0, 0
+			d.f.p[0][1], d.f.p[1][0] = 0, 0
 		}
 		d.log.Info("holdover: source lost", "est_error", time.Duration(d.estErrorLocked()*1e9),
-			"frequency_ppm", d.freqPPM-d.f.x[1]*1e6, "frequency_sigma_ppm", d.f.sigma(1)*1e6, "wander_ppm", d.wander()*1e6)
+			"frequency_ppm", d.freqPPM-d.f.x[1]*1e6, "frequency_sigma_ppm", d.f.sigma(1)*1e6, "wander_ppm", math.Sqrt(d.holdQ)*1e6)
 	case Holdover:
 		if d.cfg.HoldoverLimit > 0 && now.Sub(d.holdStart) > d.cfg.HoldoverLimit {
 			d.state = Unusable
@@ -782,8 +817,29 @@ func (d *Discipline) coast(now time.Time) {
 
 func (d *Discipline) synchronised() bool { return d.state == Locked || d.state == Holdover }
 
+// holding reports whether the loop free-runs on holdover's model.
+func (d *Discipline) holding() bool { return d.state == Holdover || d.state == Unusable }
+
+// holdoverSigmas is how many standard deviations of the holdover model
+// the published error estimate spans. Holdover's error is the integral of
+// a random walk: it stays on one side of the estimate for many minutes, so
+// a one-sigma figure would be exceeded for a third of an outage.
+const holdoverSigmas = 2.0
+
+// estErrorLocked is the published error estimate: the filter's standard
+// deviation of the offset, holdoverSigmas of it in holdover, with the
+// source's own error where the filter's averaging does not remove it.
 func (d *Discipline) estErrorLocked() float64 {
 	e := d.f.sigma(0)
+	if d.holding() {
+		e *= holdoverSigmas
+	}
+	return d.withSourceError(e)
+}
+
+// withSourceError adds the part of the source's error that no averaging
+// removes to e.
+func (d *Discipline) withSourceError(e float64) float64 {
 	switch d.source {
 	case NMEA:
 		e = math.Hypot(e, d.cfg.NMEAError.Seconds())
@@ -815,7 +871,7 @@ func (d *Discipline) maxError() time.Duration {
 	if !d.started {
 		return 16 * time.Second
 	}
-	return time.Duration((3*d.estErrorLocked() + math.Abs(d.f.x[0])) * 1e9)
+	return time.Duration((3*d.withSourceError(d.f.sigma(0)) + math.Abs(d.f.x[0])) * 1e9)
 }
 
 // publish stores a new ServerState for the responder.

@@ -22,6 +22,9 @@ type Trace struct {
 	ErrNs    []float64 // clock - true at each second's edge, ns
 	Outage   []bool    // no pulses that second
 	OracleNs []float64 // during outages: the error of a clock that kept the frequency at the outage's start
+	// EstNs is the error estimate the discipline published (Stats().EstError)
+	// in force at each second: the one from the previous second's Tick.
+	EstNs []float64
 }
 
 // DisciplineConfig returns the discipline configuration a simulation runs
@@ -52,7 +55,8 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 	seam := NewSeam(!s.NoPPS, s.PPSJitter)
 	n := int(s.Duration / time.Second)
 	k := 0 // the virtual second being run
-	tr := &Trace{ErrNs: make([]float64, n), Outage: make([]bool, n), OracleNs: make([]float64, n)}
+	tr := &Trace{ErrNs: make([]float64, n), Outage: make([]bool, n), OracleNs: make([]float64, n), EstNs: make([]float64, n)}
+	est := math.Inf(1) // nothing published before the first Tick
 	// The pairer is told of the discipline's steps, as the appliance
 	// tells it, so that it does not refuse the first pulse after one.
 	stepsSeen := 0
@@ -81,6 +85,7 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 		at := time.Duration(k) * time.Second
 		clk.AdvanceTo(float64(k))
 		tr.ErrNs[k] = clk.Error() * 1e9
+		tr.EstNs[k] = est
 		out := s.NoPPS || in(s.Outages, at)
 		tr.Outage[k] = out
 		if out {
@@ -108,7 +113,9 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 		clk.AdvanceTo(float64(k) + tickPhase)
 		d.Tick(clk.Now())
 		stepped()
-		if st := d.Stats(); st.State == discipline.Locked && st.Source == discipline.PPS {
+		st := d.Stats()
+		est = float64(st.EstError.Nanoseconds())
+		if st.State == discipline.Locked && st.Source == discipline.PPS {
 			seam.SetClockError(st.EstError * 4)
 		}
 	}
@@ -145,26 +152,31 @@ func in(ws []Window, t time.Duration) bool {
 
 // Summary is the result of a virtual run.
 type Summary struct {
-	LockS               float64           `json:"lock_s"`         // -1: never locked
-	FirstSampleS        float64           `json:"first_sample_s"` // the second the discipline got its first sample; -1: none
-	RelockS             []float64         `json:"relock_s"`       // after each outage, from its end; -1: never
-	RMSNs               float64           `json:"rms_ns"`
-	MaxNs               float64           `json:"max_ns"`
-	HoldoverMaxNs       float64           `json:"holdover_max_ns"`
-	OracleHoldoverMaxNs float64           `json:"oracle_holdover_max_ns"`
-	Steps               int               `json:"steps"`
-	FinalState          string            `json:"final_state"`
-	FrequencyPPM        float64           `json:"frequency_ppm"`  // correction in force at the end
-	OscillatorPPM       float64           `json:"oscillator_ppm"` // the oscillator's error at the end
-	Rejected            uint64            `json:"rejected"`
-	WholeSecond         uint64            `json:"whole_second_refused"`
-	Disturbances        uint64            `json:"disturbances"`
-	BadSentences        uint64            `json:"bad_sentences"`
-	PPSSamples          uint64            `json:"pps_samples"`    // pulses the pairer named
-	PPSRejected         map[string]uint64 `json:"pps_rejected"`   // pulses the pairer did not use, by reason
-	PPSFlywheeled       uint64            `json:"pps_flywheeled"` // of the named, those counted on while NMEA was missing
-	WallSeconds         float64           `json:"wall_s"`
-	Settings            SettingsJSON      `json:"settings"`
+	LockS               float64   `json:"lock_s"`         // -1: never locked
+	FirstSampleS        float64   `json:"first_sample_s"` // the second the discipline got its first sample; -1: none
+	RelockS             []float64 `json:"relock_s"`       // after each outage, from its end; -1: never
+	RMSNs               float64   `json:"rms_ns"`
+	MaxNs               float64   `json:"max_ns"`
+	HoldoverMaxNs       float64   `json:"holdover_max_ns"`
+	OracleHoldoverMaxNs float64   `json:"oracle_holdover_max_ns"`
+	// HoldoverEstMaxNs is the largest error estimate the discipline
+	// published during the outages, and HoldoverCovered the fraction of
+	// outage seconds whose error was within the estimate then in force.
+	HoldoverEstMaxNs float64           `json:"holdover_est_max_ns"`
+	HoldoverCovered  float64           `json:"holdover_covered"`
+	Steps            int               `json:"steps"`
+	FinalState       string            `json:"final_state"`
+	FrequencyPPM     float64           `json:"frequency_ppm"`  // correction in force at the end
+	OscillatorPPM    float64           `json:"oscillator_ppm"` // the oscillator's error at the end
+	Rejected         uint64            `json:"rejected"`
+	WholeSecond      uint64            `json:"whole_second_refused"`
+	Disturbances     uint64            `json:"disturbances"`
+	BadSentences     uint64            `json:"bad_sentences"`
+	PPSSamples       uint64            `json:"pps_samples"`    // pulses the pairer named
+	PPSRejected      map[string]uint64 `json:"pps_rejected"`   // pulses the pairer did not use, by reason
+	PPSFlywheeled    uint64            `json:"pps_flywheeled"` // of the named, those counted on while NMEA was missing
+	WallSeconds      float64           `json:"wall_s"`
+	Settings         SettingsJSON      `json:"settings"`
 }
 
 // SettingsJSON is Settings with units, as the flags take them.
@@ -236,13 +248,22 @@ func Summarise(tr *Trace, s Settings) Summary {
 	// Segments between outages.
 	start := 0
 	first := true
+	var outS, covS int
 	for start < n {
 		for start < n && tr.Outage[start] {
 			excluded[start] = true
-			if math.Abs(tr.ErrNs[start]) > sum.HoldoverMaxNs {
-				sum.HoldoverMaxNs = math.Abs(tr.ErrNs[start])
-			}
+			e := math.Abs(tr.ErrNs[start])
+			sum.HoldoverMaxNs = math.Max(sum.HoldoverMaxNs, e)
 			sum.OracleHoldoverMaxNs = math.Max(sum.OracleHoldoverMaxNs, math.Abs(tr.OracleNs[start]))
+			if tr.EstNs != nil {
+				outS++
+				if e <= tr.EstNs[start] {
+					covS++
+				}
+				if !math.IsInf(tr.EstNs[start], 1) {
+					sum.HoldoverEstMaxNs = math.Max(sum.HoldoverEstMaxNs, tr.EstNs[start])
+				}
+			}
 			start++
 		}
 		if start >= n {
@@ -270,6 +291,9 @@ func Summarise(tr *Trace, s Settings) Summary {
 			excluded[i] = true
 		}
 		start = end
+	}
+	if outS > 0 {
+		sum.HoldoverCovered = float64(covS) / float64(outS)
 	}
 	if sum.LockS < 0 {
 		return sum
