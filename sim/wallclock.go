@@ -2,6 +2,7 @@ package sim
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"stratum1/ntp"
@@ -15,7 +16,22 @@ type WallClock struct {
 	mu    sync.Mutex
 	start time.Time // system time at the start of the run
 	vc    *VirtualClock
+	seg   atomic.Pointer[segment]
 }
+
+// segment is the clock as a straight line from one system-clock instant, as
+// a kernel publishes its clock to the vDSO: the responder reads the time
+// for every reply, and integrating the oscillator under a lock there would
+// put that cost (and any wait for the lock) between the clock reading and
+// the send. The line is redrawn at least every segmentSpan and at every
+// correction; over that span the oscillator's wander and temperature move
+// the reading by far under a nanosecond.
+type segment struct {
+	sys, clock time.Time
+	rate       float64 // clock seconds per system second, minus one
+}
+
+const segmentSpan = 10 * time.Millisecond
 
 // NewWallClock returns a clock that starts offset from the system clock and
 // then drifts as the settings' oscillator does.
@@ -26,15 +42,40 @@ func NewWallClock(s Settings, osc *Oscillator) *WallClock {
 
 // At returns the clock's reading at the system-clock instant sys.
 func (c *WallClock) At(sys time.Time) time.Time {
+	if s := c.seg.Load(); s != nil {
+		if d := sys.Sub(s.sys); d > -segmentSpan && d < segmentSpan {
+			return s.at(sys)
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.atLocked(sys)
+}
+
+// atLocked advances the oscillator to sys and redraws the segment.
+func (c *WallClock) atLocked(sys time.Time) time.Time {
 	if t := sys.Sub(c.start).Seconds(); t > c.vc.Elapsed() {
 		c.vc.AdvanceTo(t)
 	}
-	// Instants slightly in the past (kernel receive timestamps) are read
-	// back along the current phase: the frequency error over that
-	// interval is far below a nanosecond.
-	return c.vc.Now().Add(sys.Sub(c.vc.True()))
+	// Instants in the past (kernel receive timestamps) are read back
+	// along the segment: at 45 ppm, 3 ms back is 135 ns.
+	return c.publish().at(sys)
+}
+
+// publish redraws the segment from the oscillator's state. c.mu is held.
+func (c *WallClock) publish() *segment {
+	s := &segment{
+		sys:   c.vc.True(),
+		clock: c.vc.Now(),
+		rate:  c.vc.osc.Frequency() + c.vc.corrPPM*1e-6,
+	}
+	c.seg.Store(s)
+	return s
+}
+
+func (s *segment) at(sys time.Time) time.Time {
+	d := sys.Sub(s.sys)
+	return s.clock.Add(d + time.Duration(float64(d)*s.rate))
 }
 
 // Error returns the clock's error (clock - system clock) now.
@@ -55,18 +96,22 @@ func (c *WallClock) Frequency() (float64, error) {
 
 // SetFrequency sets the correction, in ppm.
 func (c *WallClock) SetFrequency(ppm float64) error {
-	c.advance()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.vc.SetFrequency(ppm)
+	c.atLocked(time.Now())
+	err := c.vc.SetFrequency(ppm)
+	c.publish()
+	return err
 }
 
 // Step adds d to the clock.
 func (c *WallClock) Step(d time.Duration) error {
-	c.advance()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.vc.Step(d)
+	c.atLocked(time.Now())
+	err := c.vc.Step(d)
+	c.publish()
+	return err
 }
 
 // SetLeap records the armed leap second.
@@ -82,7 +127,3 @@ func (c *WallClock) SetSync(synced bool, est, max time.Duration) error {
 	defer c.mu.Unlock()
 	return c.vc.SetSync(synced, est, max)
 }
-
-// advance brings the oscillator up to now, so that a correction takes effect
-// from now and not from the last reading.
-func (c *WallClock) advance() { c.At(time.Now()) }
