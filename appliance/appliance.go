@@ -69,6 +69,7 @@ type Appliance struct {
 
 	served  atomic.Pointer[ntp.ServerState]
 	disc    *discipline.Discipline
+	drift   *discipline.DriftSaver
 	peers   *peer.Set // nil without upstream servers
 	policy  access.Reloadable
 	control *control.Handler
@@ -113,6 +114,7 @@ func New(opts Options) (*Appliance, error) {
 		return nil, fmt.Errorf("discipline: %w", err)
 	}
 	a.disc = disc
+	a.drift = discipline.NewDriftSaver(disc, log.With("part", "discipline"))
 	a.pairer = pps.NewPairer(opts.Config.PPS, log.With("part", "pps"))
 	if hw.PPS != nil {
 		a.pairer.SetSource(hw.PPS.Device(), hw.PPS.Backend(), hw.PPS.Precision())
@@ -210,7 +212,7 @@ func (a *Appliance) Run(ctx context.Context) error {
 	}
 	g.Go(func() error { return a.tickLoop(ctx) })
 	err := g.Wait()
-	if cerr := a.disc.Close(); cerr != nil {
+	if cerr := a.drift.Close(); cerr != nil {
 		a.log.Warn("saving drift file", "err", cerr)
 	}
 	if errors.Is(err, context.Canceled) {
@@ -262,6 +264,7 @@ func (a *Appliance) tickLoop(ctx context.Context) error {
 		now := a.now()
 		a.ticked.Store(time.Now().UnixNano())
 		a.disc.Tick(now)
+		a.drift.Tick(now)
 		a.feedPeers(now)
 		a.update(now)
 		a.shiftReach(now)

@@ -90,8 +90,9 @@ const (
 )
 
 // Discipline steers a Clock to the samples it is handed. It does no I/O of
-// its own except the drift file, and starts no goroutines: the caller hands
-// it samples and calls Tick about once a second. It is safe for concurrent
+// its own once New has read the drift and leap second files (a DriftSaver
+// writes the drift file), and starts no goroutines: the caller hands it
+// samples and calls Tick about once a second. It is safe for concurrent
 // use.
 type Discipline struct {
 	mu        sync.Mutex
@@ -137,7 +138,6 @@ type Discipline struct {
 	rejected   uint64
 	wholeSec   uint64
 	stab       stability
-	driftSaved time.Time
 	// observe is set once the clock refuses adjustments with
 	// ErrNoClockAdjust (--no-clock-adjust): the loop then only measures,
 	// and the served clock is the uncorrected one.
@@ -698,8 +698,8 @@ func (d *Discipline) step(offset float64, now time.Time) {
 }
 
 // Tick runs the time-driven part of the loop at the clock reading now:
-// holdover, leap seconds, the drift file and the published state. Call it
-// about once a second.
+// holdover, leap seconds and the published state. Call it about once a
+// second.
 func (d *Discipline) Tick(now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -712,11 +712,6 @@ func (d *Discipline) Tick(now time.Time) {
 		d.coast(now)
 	}
 	d.leap(now)
-	// Observing only, the kernel's frequency may be someone else's to
-	// change: a drift file written from it would mislead the next run.
-	if d.cfg.DriftFile != "" && d.started && d.state == Locked && !d.observe && now.Sub(d.driftSaved) >= d.cfg.DriftInterval {
-		d.saveDrift(now)
-	}
 	d.publish(now)
 	if err := d.clk.SetSync(d.synchronised(), d.estError(), d.maxError()); err != nil && err != ErrNoClockAdjust {
 		d.log.Debug("cannot publish sync status to the clock", "err", err)
@@ -902,28 +897,6 @@ func (d *Discipline) publish(now time.Time) {
 		RootDispersion: time.Duration((d.estErrorLocked() + math.Abs(d.f.x[0])) * 1e9),
 		RefTime:        d.lastSample,
 	})
-}
-
-// Close saves the drift file.
-func (d *Discipline) Close() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.cfg.DriftFile == "" || !d.started || d.updates < 16 || d.observe {
-		return nil
-	}
-	return d.writeDrift()
-}
-
-func (d *Discipline) saveDrift(now time.Time) {
-	d.driftSaved = now
-	if err := d.writeDrift(); err != nil {
-		d.log.Warn("cannot save drift file", "err", err)
-	}
-}
-
-func (d *Discipline) writeDrift() error {
-	freq := d.freqPPM - d.f.x[1]*1e6
-	return WriteDriftFile(d.cfg.DriftFile, freq, max(d.f.sigma(1)*1e6, 0.001))
 }
 
 func median(v []float64) float64 {

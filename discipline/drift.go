@@ -2,12 +2,72 @@ package discipline
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
+
+// DriftSaver keeps a discipline's frequency estimate in its drift file
+// (Config.DriftFile), outside the loop: every Config.DriftInterval while
+// the loop is locked, and at Close. Call Tick after the discipline's. Not
+// safe for concurrent use.
+type DriftSaver struct {
+	d     *Discipline
+	path  string
+	every time.Duration
+	log   *slog.Logger
+	saved time.Time
+}
+
+// NewDriftSaver returns the saver of d's drift file; with no drift file
+// configured its methods do nothing.
+func NewDriftSaver(d *Discipline, log *slog.Logger) *DriftSaver {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &DriftSaver{d: d, path: d.cfg.DriftFile, every: d.cfg.DriftInterval, log: log}
+}
+
+// Tick saves the estimate when due: at the first tick locked, then every
+// interval while locked. A failure is logged and retried at the next
+// interval.
+func (s *DriftSaver) Tick(now time.Time) {
+	if s.path == "" || now.Sub(s.saved) < s.every {
+		return
+	}
+	st := s.d.Stats()
+	if st.State != Locked || st.ObserveOnly {
+		return
+	}
+	s.saved = now
+	if err := s.write(st); err != nil {
+		s.log.Warn("cannot save drift file", "err", err)
+	}
+}
+
+// Close saves the estimate once the loop has had enough updates to have
+// one, locked or not (in holdover it is the one held).
+func (s *DriftSaver) Close() error {
+	if s.path == "" {
+		return nil
+	}
+	if st := s.d.Stats(); st.Updates >= 16 && !st.ObserveOnly {
+		return s.write(st)
+	}
+	return nil
+}
+
+// write saves the frequency that cancels the oscillator's error. Observing
+// only, the kernel's frequency may be someone else's to change: a file
+// written from it would mislead the next run, so the callers never write
+// then.
+func (s *DriftSaver) write(st Stats) error {
+	return WriteDriftFile(s.path, st.FrequencyPPM-st.FreqErrorPPM, max(st.SkewPPM, 0.001))
+}
 
 // ReadDriftFile reads a drift file: the frequency correction and its
 // uncertainty (skew) in ppm, as chrony writes them. A file that does not

@@ -52,6 +52,7 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 	if err != nil {
 		return Summary{}, nil, err
 	}
+	drift := discipline.NewDriftSaver(d, log)
 	seam := NewSeam(!s.NoPPS, s.PPSJitter)
 	n := int(s.Duration / time.Second)
 	k := 0 // the virtual second being run
@@ -112,6 +113,7 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 		}
 		clk.AdvanceTo(float64(k) + tickPhase)
 		d.Tick(clk.Now())
+		drift.Tick(clk.Now())
 		stepped()
 		st := d.Stats()
 		est = float64(st.EstError.Nanoseconds())
@@ -119,7 +121,7 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 			seam.SetClockError(st.EstError * 4)
 		}
 	}
-	if err := d.Close(); err != nil {
+	if err := drift.Close(); err != nil {
 		log.Warn("saving the drift file", "err", err)
 	}
 	sum := Summarise(tr, s)
