@@ -896,8 +896,17 @@ func (d *Discipline) publish(now time.Time) {
 		RefID:          ref,
 		RootDispersion: time.Duration((d.estErrorLocked() + math.Abs(d.f.x[0])) * 1e9),
 		RefTime:        d.lastSample,
+		Updated:        now,
+		// Between publications (and should they stop) the error can grow
+		// by the frequency's uncertainty and by what no model foresees,
+		// as chrony grows its root dispersion at skew + maxclockerror.
+		DispersionRate: 2*d.f.sigma(1) + maxClockError,
 	})
 }
+
+// maxClockError bounds frequency changes that no estimate foresees (a
+// sudden change of temperature): chrony's maxclockerror default.
+const maxClockError = 1e-6
 
 func median(v []float64) float64 {
 	s := slices.Clone(v)

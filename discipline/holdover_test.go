@@ -52,8 +52,16 @@ func TestHoldoverEstimate(t *testing.T) {
 		if math.Abs(got-want) > 0.05*want {
 			t.Errorf("after %v: estimate %.2f µs, want %.2f µs", at, got*1e6, want*1e6)
 		}
-		if ss := r.d.ServerState().Load(); ss.RootDispersion < r.d.Stats().EstError {
+		ss := r.d.ServerState().Load()
+		if ss.RootDispersion < r.d.Stats().EstError {
 			t.Errorf("after %v: root dispersion %v below the estimate", at, ss.RootDispersion)
+		}
+		// What a client is told a second later: the estimate grown at
+		// the discipline's own rate, not RFC 5905's 15 ppm since the
+		// last pulse (54 ms after an hour, a thousand times the error).
+		served := ss.DispersionAt(r.clk.Now().Add(time.Second))
+		if lim := ss.RootDispersion + 2*time.Microsecond; served > lim {
+			t.Errorf("after %v: served root dispersion %v a second on, want at most %v", at, served, lim)
 		}
 	}
 }

@@ -120,11 +120,27 @@ func TestParseExtensions(t *testing.T) {
 
 func TestDispersionGrowth(t *testing.T) {
 	ref := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := &ServerState{Stratum: 1, RootDispersion: time.Millisecond, RefTime: ref}
-	got := s.DispersionAt(ref.Add(1000 * time.Second))
-	if want := time.Millisecond + 15*time.Millisecond; got != want {
-		t.Fatalf("dispersion after 1000 s = %v, want %v", got, want)
+	tests := []struct {
+		name  string
+		state ServerState
+		at    time.Time
+		want  time.Duration
+	}{
+		{"RFC 5905's 15 ppm from the reference time", ServerState{RootDispersion: time.Millisecond, RefTime: ref},
+			ref.Add(1000 * time.Second), 16 * time.Millisecond},
+		{"the publisher's rate", ServerState{RootDispersion: time.Millisecond, RefTime: ref, DispersionRate: 1e-6},
+			ref.Add(1000 * time.Second), 2 * time.Millisecond},
+		{"from when it was evaluated", ServerState{RootDispersion: 50 * time.Microsecond, RefTime: ref,
+			Updated: ref.Add(3600 * time.Second), DispersionRate: 1e-6}, ref.Add(3601 * time.Second), 51 * time.Microsecond},
+		{"not before it", ServerState{RootDispersion: time.Millisecond, RefTime: ref}, ref.Add(-time.Second), time.Millisecond},
+		{"no reference time", ServerState{RootDispersion: time.Millisecond}, ref, time.Millisecond},
 	}
+	for _, tt := range tests {
+		if got := tt.state.DispersionAt(tt.at); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	s := &ServerState{Stratum: 1}
 	if !s.Synchronised() || Unsynchronised(-20).Synchronised() {
 		t.Fatal("Synchronised wrong")
 	}

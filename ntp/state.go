@@ -11,8 +11,18 @@ type ServerState struct {
 	Precision      int8
 	RefID          RefID
 	RootDelay      time.Duration
-	RootDispersion time.Duration // at RefTime; grows at MaxDrift after it
+	RootDispersion time.Duration // at Updated; grows at DispersionRate after it
 	RefTime        time.Time     // when the clock was last set or corrected
+	// Updated is when RootDispersion was evaluated; zero means RefTime.
+	// A discipline in holdover republishes its growing error bound every
+	// second with the same RefTime.
+	Updated time.Time
+	// DispersionRate is how fast the root dispersion grows after Updated,
+	// as a fraction (s/s): the publisher's bound on its clock's frequency
+	// error, which keeps a state that is no longer republished honest.
+	// Zero means MaxDrift, RFC 5905's tolerance for a clock nobody
+	// measured.
+	DispersionRate float64
 }
 
 // MaxDrift is the frequency tolerance that RFC 5905 assumes for a clock that
@@ -37,14 +47,23 @@ func (s *ServerState) Synchronised() bool {
 }
 
 // DispersionAt returns the root dispersion at now: the published value plus
-// MaxDrift times the time elapsed since RefTime.
+// DispersionRate (MaxDrift when unset) times the time elapsed since
+// Updated (RefTime when unset).
 func (s *ServerState) DispersionAt(now time.Time) time.Duration {
-	if s.RefTime.IsZero() {
+	from := s.Updated
+	if from.IsZero() {
+		from = s.RefTime
+	}
+	if from.IsZero() {
 		return s.RootDispersion
 	}
-	age := now.Sub(s.RefTime)
+	age := now.Sub(from)
 	if age <= 0 {
 		return s.RootDispersion
 	}
-	return s.RootDispersion + time.Duration(float64(age)*MaxDrift)
+	rate := s.DispersionRate
+	if rate <= 0 {
+		rate = MaxDrift
+	}
+	return s.RootDispersion + time.Duration(float64(age)*rate)
 }
