@@ -24,14 +24,15 @@ type WallClock struct {
 // for every reply, and integrating the oscillator under a lock there would
 // put that cost (and any wait for the lock) between the clock reading and
 // the send. The line is redrawn at least every segmentSpan and at every
-// correction; over that span the oscillator's wander and temperature move
-// the reading by far under a nanosecond.
+// correction (each pulse, so a reader rarely redraws it); over that span
+// the oscillator's wander and a temperature transient move the reading by
+// under a nanosecond.
 type segment struct {
 	sys, clock time.Time
 	rate       float64 // clock seconds per system second, minus one
 }
 
-const segmentSpan = 10 * time.Millisecond
+const segmentSpan = 250 * time.Millisecond
 
 // NewWallClock returns a clock that starts offset from the system clock and
 // then drifts as the settings' oscillator does.
