@@ -9,8 +9,9 @@ import "time"
 // kernel's stamp of its arrival and the transmit time is taken just
 // before the reply leaves, so the server's residence time drops out of
 // the client's offset and delay. It only lengthens the round trip, by at
-// most max, and only when requests arrive faster than one per max/2:
-// below that rate the worker blocks as before and answers at once.
+// most max, and only when half a batch or more would arrive within max
+// (at the default 200 us, above 20k requests/s on a socket): below that
+// rate the worker blocks as before and answers at once.
 type coalescer struct {
 	max time.Duration // longest wait; 0 disables
 
@@ -39,10 +40,10 @@ func (c *coalescer) hold(now time.Time, n int) time.Duration {
 		}
 		c.windowStart, c.count = now, 0
 	}
-	// Gathering needs at least two requests expected within max; fewer,
-	// and the wait would only delay the one.
-	if c.perSecond*c.max.Seconds() < 2 || n >= coalesceBatch {
+	// Gathering is worth a wait when at least half a batch would arrive
+	// within max; fewer, and it would only delay them.
+	if c.perSecond*c.max.Seconds() < coalesceBatch/2 || n >= coalesceBatch {
 		return 0
 	}
-	return min(c.max, time.Duration(float64(coalesceBatch-n)/c.perSecond*1e9))
+	return min(c.max, time.Duration(coalesceBatch/c.perSecond*1e9))
 }

@@ -194,9 +194,9 @@ func TestHeldRequestKeepsItsArrivalTime(t *testing.T) {
 		if w.gather.max != hold {
 			t.Fatal("kernel receive timestamps unavailable: requests are not held")
 		}
-		// As if the worker had measured 3000 requests/s: after each batch
+		// As if the worker had measured 5000 requests/s: after each batch
 		// it then waits the whole hold for more.
-		w.gather.perSecond, w.gather.windowStart = 3000, time.Now()
+		w.gather.perSecond, w.gather.windowStart = 5000, time.Now()
 		w.shared = new(sharedCounters)
 		done := make(chan error, 1)
 		go func() { done <- w.serve() }()
