@@ -287,6 +287,10 @@ for s in servers:
         "loss48": g("48k", lambda d: d["loss_pct"]),
         "max": [int(open(f"{out}/{s}-max-{r}.txt").read()) for r in range(1, runs+1) if os.path.exists(f"{out}/{s}-max-{r}.txt")],
         "flood": g("flood", lambda d: d["rate_per_s"] * (1 - d["loss_pct"]/100)),
+        "floodsent": g("flood", lambda d: d["rate_per_s"]),
+        # The server's CPU over the sending time (the drain after it adds
+        # a little): under 100%, the generator was the limit.
+        "floodcpu": g("flood", lambda d: 100 * d.get("server_cpu_ns", 0) / d["Elapsed"] if d["Elapsed"] else None),
         "e1": g("10k", lambda d: ts(d, "Error", "P1")), "e50": g("10k", lambda d: ts(d, "Error", "P50")),
         "e99": g("10k", lambda d: ts(d, "Error", "P99")),
         "spread": g("10k", lambda d: d["Error"]["P99"] - d["Error"]["P1"] if d["Error"]["N"] else None),
@@ -302,6 +306,8 @@ row("CPU per reply at 48k/s (us)", "cpu48", us)
 row("loss at 48k/s (%)", "loss48", lambda v: f"{v:.2f}")
 row("highest step with <1% loss (req/s)", "max", lambda v: f"{v:.0f}")
 row("answers/s when flooded", "flood", lambda v: f"{v:.0f}")
+row("requests/s sent when flooded", "floodsent", lambda v: f"{v:.0f}")
+row("server CPU when flooded (% of one core)", "floodcpu", lambda v: f"{v:.0f}")
 row("timestamp error p1 at 10k/s (us)", "e1", us)
 row("timestamp error p50 at 10k/s (us)", "e50", us)
 row("timestamp error p99 at 10k/s (us)", "e99", us)
