@@ -23,6 +23,10 @@ share one machine's clock, ((T2-T1)+(T3-T4))/2 is the server's own
 timestamp error. With --pid, also the server's CPU time per reply and its
 memory.
 
+At a fixed rate the requests are paced one by one, as independent clients
+send them, and the generator keeps one CPU busy doing so: on a small box,
+pin it away from the server (taskset) or load the box from another machine.
+
 Only loopback targets are loaded unless --remote is given: a load test can
 take a server, or the network in front of it, down.
 
