@@ -1,0 +1,219 @@
+package discipline
+
+import (
+	"math"
+	"time"
+
+	"stratum1/ntp"
+)
+
+// Tick runs the time-driven part of the loop at the clock reading now:
+// holdover, leap seconds and the published state. Call it about once a
+// second.
+func (d *Discipline) Tick(now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.started && now.Sub(d.lastSample) > d.staleAfter():
+		d.holdover(now)
+	case d.started && d.source == Peer:
+		// Peer samples are minutes apart: between them the model coasts
+		// and the control runs every tick, as it would every pulse.
+		d.coast(now)
+	}
+	d.leap(now)
+	d.publish(now)
+	if err := d.clk.SetSync(d.synchronised(), d.estError(), d.maxError()); err != nil && err != ErrNoClockAdjust {
+		d.log.Debug("cannot publish sync status to the clock", "err", err)
+	}
+}
+
+// staleAfter is how long the source may go without a sample before the
+// loop holds over.
+func (d *Discipline) staleAfter() time.Duration {
+	if d.source != Peer {
+		return holdoverAfter
+	}
+	return max(peerStaleRatio*d.peerEvery, peerStaleMin)
+}
+
+// holdover free-runs the model: the last frequency, and its trend when
+// the trend is significant, while the error estimate grows at the measured
+// wander.
+func (d *Discipline) holdover(now time.Time) {
+	switch d.state {
+	case Locked:
+		d.state = Holdover
+		d.holdStart = d.lastSample
+		// The modelled trend is a thermal transient's: it ends within
+		// minutes, and extrapolating it over hours does more harm than
+		// good, so holdover keeps the frequency alone. The loop's filter
+		// follows the recent past closely, through its drift state and
+		// its own corrections, and is noisy for it; the tracker's
+		// frequency is the oscillator model's best estimate at the loss
+		// (the phase record is kept while locked to PPS only).
+		//
+		// The error estimate is that model's: the phase uncertainty at
+		// the loss, the frequency's times t, and the measured wander's
+		// q·t³/3, as variances (predict with no drift noise). The drift
+		// is left out with its estimate: the quiet model's drift noise
+		// is a tuning that keeps its drift state free to follow slow
+		// changes, not a measured property of the crystal, and grew the
+		// estimate 8× past the real error within the hour; ageing (parts
+		// in 1e11 a day) is nanoseconds over hours; a temperature change
+		// during the outage is no part of the stability measured before
+		// it, and nothing in the past bounds it.
+		//
+		// The wander is the one the tracker assumed: the fast model's
+		// while the loop still followed a disturbance at the loss, whose
+		// transient is then not over.
+		d.holdDrift2 = max(d.f.p[2][2], initDriftSigma*initDriftSigma)
+		d.holdQ = d.trackWander() * d.trackWander()
+		d.f.x[2] = 0
+		d.f.p[0][2], d.f.p[2][0], d.f.p[1][2], d.f.p[2][1], d.f.p[2][2] = 0, 0, 0, 0, 0
+		if y, sy, ok := d.stab.holdoverFrequency(); ok && d.source == PPS {
+			// The tracker's uncertainty is independent of the filter's
+			// phase.
+			d.f.x[1] = y + d.freqPPM*1e-6
+			d.f.p[1][1] = sy * sy
+			d.f.p[0][1], d.f.p[1][0] = 0, 0
+		}
+		d.log.Info("holdover: source lost", "est_error", time.Duration(d.estErrorLocked()*1e9),
+			"frequency_ppm", d.freqPPM-d.f.x[1]*1e6, "frequency_sigma_ppm", d.f.sigma(1)*1e6, "wander_ppm", math.Sqrt(d.holdQ)*1e6)
+	case Holdover:
+		if d.cfg.HoldoverLimit > 0 && now.Sub(d.holdStart) > d.cfg.HoldoverLimit {
+			d.state = Unusable
+			d.log.Warn("holdover limit reached: source unusable", "limit", d.cfg.HoldoverLimit)
+		}
+	}
+	d.coast(now)
+}
+
+// trackWander is the wander the holdover frequency tracker assumes: the
+// measured one, and the fast model's while the loop follows a disturbance,
+// so that a thermal transient is forgotten as soon as the loop forgets it.
+func (d *Discipline) trackWander() float64 {
+	if d.boosted() {
+		return d.wander() * math.Sqrt(fastWanderRatio)
+	}
+	return d.wander()
+}
+
+// coast advances the model to now without a measurement and steers by it.
+func (d *Discipline) coast(now time.Time) {
+	dt := now.Sub(d.lastLocal).Seconds()
+	if dt <= 0 {
+		return
+	}
+	d.boostUntil = time.Time{}
+	d.predict(dt, d.source)
+	// Without data the fast model only grows its variance; it starts again
+	// from the quiet one when the pulses return.
+	d.fast = d.f
+	d.onset.reset()
+	d.lastT = d.lastT.Add(now.Sub(d.lastLocal))
+	d.lastLocal = now
+	d.control()
+	if d.observe && d.state == Locked && math.Abs(d.f.x[0]) > d.lockBound() {
+		d.state = Acquiring
+		d.goodRun = 0
+	}
+}
+
+func (d *Discipline) synchronised() bool { return d.state == Locked || d.state == Holdover }
+
+// holding reports whether the loop free-runs on holdover's model.
+func (d *Discipline) holding() bool { return d.state == Holdover || d.state == Unusable }
+
+// holdoverSigmas is how many standard deviations of the holdover model
+// the published error estimate spans. Holdover's error is the integral of
+// a random walk: it stays on one side of the estimate for many minutes, so
+// a one-sigma figure would be exceeded for a third of an outage.
+const holdoverSigmas = 2.0
+
+// estErrorLocked is the published error estimate: the filter's standard
+// deviation of the offset, holdoverSigmas of it in holdover, with the
+// source's own error where the filter's averaging does not remove it.
+func (d *Discipline) estErrorLocked() float64 {
+	e := d.f.sigma(0)
+	if d.holding() {
+		e *= holdoverSigmas
+	}
+	return d.withSourceError(e)
+}
+
+// withSourceError adds the part of the source's error that no averaging
+// removes to e.
+func (d *Discipline) withSourceError(e float64) float64 {
+	switch d.source {
+	case NMEA:
+		e = math.Hypot(e, d.cfg.NMEAError.Seconds())
+	case Peer:
+		// The peers' error is partly systematic (asymmetric paths): the
+		// filter's averaging does not remove it.
+		e = math.Hypot(e, math.Sqrt(d.lastR))
+	}
+	return e
+}
+
+func (d *Discipline) holdoverError() time.Duration { return time.Duration(d.estErrorLocked() * 1e9) }
+
+// estError is the clock's estimated error. Steering, the estimated offset
+// is being slewed out and the error is the estimate's uncertainty;
+// observing only, the offset stays in the clock and is part of its error.
+func (d *Discipline) estError() time.Duration {
+	if !d.started {
+		return 16 * time.Second
+	}
+	e := d.estErrorLocked()
+	if d.observe {
+		e += math.Abs(d.f.x[0])
+	}
+	return time.Duration(e * 1e9)
+}
+
+func (d *Discipline) maxError() time.Duration {
+	if !d.started {
+		return 16 * time.Second
+	}
+	return time.Duration((3*d.withSourceError(d.f.sigma(0)) + math.Abs(d.f.x[0])) * 1e9)
+}
+
+// publish stores a new ServerState for the responder.
+//
+// Steering to upstream peers, it publishes unsynchronised: the discipline
+// knows the peers' offset but not their stratum, reference identifier,
+// leap indicator or root distance, and a box that follows peers must not
+// announce stratum 1 with refid GPS or PPS. The caller that feeds Peer
+// samples serves the selection's stratum + 1 and refid itself (the
+// appliance's Peers state), from Stats (Source == Peer, State, EstError)
+// and its own selection. Stats.Source says which source the loop follows.
+func (d *Discipline) publish(now time.Time) {
+	if !d.synchronised() || d.source == Peer {
+		if cur := d.published.Load(); cur.Synchronised() {
+			d.published.Store(ntp.Unsynchronised(d.precision))
+		}
+		return
+	}
+	ref := ntp.RefPPS
+	if d.source == NMEA {
+		ref = ntp.RefGPS
+	}
+	d.published.Store(&ntp.ServerState{
+		Leap:           d.armed,
+		Stratum:        1,
+		Precision:      d.precision,
+		RefID:          ref,
+		RootDispersion: time.Duration((d.estErrorLocked() + math.Abs(d.f.x[0])) * 1e9),
+		RefTime:        d.lastSample,
+		Updated:        now,
+		// Between publications (and should they stop) the error can grow
+		// by the frequency's uncertainty and by what no model foresees,
+		// as chrony grows its root dispersion at skew + maxclockerror.
+		DispersionRate: 2*d.f.sigma(1) + maxClockError,
+	})
+}
+
+// maxClockError bounds frequency changes that no estimate foresees (a
+// sudden change of temperature): chrony's maxclockerror default.
+const maxClockError = 1e-6
