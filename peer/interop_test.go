@@ -5,110 +5,17 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
 
+	"stratum1/internal/proctest"
 	"stratum1/internal/testenv"
 	"stratum1/ntp"
 	"stratum1/status"
 )
-
-// freePort returns a UDP port that is free on every loopback address used.
-func freePort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
-type chronyd struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-// startChronyd runs chronyd as a stratum-2 server bound to addr:port,
-// without clock control (-x). env adds variables, e.g. for libfaketime.
-// chronyd binds the other address family's wildcard with SO_REUSEPORT, so
-// instances sharing a port could answer for each other: give each its own
-// port unless the test needs otherwise.
-func startChronyd(t *testing.T, addr string, port int, env ...string) *chronyd {
-	t.Helper()
-	bin := testenv.Tool(t, "chronyd")
-	path := testenv.ChronydServerConfig(t, addr, port, "")
-	// -x: never touch this machine's clock. -u root: the temporary
-	// directory is not writable by the _chrony user.
-	cmd := exec.Command(bin, "-x", "-d", "-u", "root", "-f", path)
-	cmd.Env = append(os.Environ(), env...)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &chronyd{cmd: cmd, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(c.done) }()
-	t.Cleanup(func() {
-		c.kill()
-		if t.Failed() {
-			t.Logf("chronyd %s:%d output:\n%s", addr, port, out.String())
-		}
-	})
-	ap := netip.AddrPortFrom(netip.MustParseAddr(addr), uint16(port))
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if probe(ap) {
-			return c
-		}
-		select {
-		case <-c.done:
-			t.Fatalf("chronyd %s exited: %s", ap, out.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	t.Fatalf("chronyd %s does not answer: %s", ap, out.String())
-	return nil
-}
-
-func (c *chronyd) kill() {
-	c.cmd.Process.Kill()
-	<-c.done
-}
-
-// probe reports whether an NTP server answers at ap.
-func probe(ap netip.AddrPort) bool {
-	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(ap))
-	if err != nil {
-		return false
-	}
-	defer conn.Close()
-	var b [ntp.HeaderLen]byte
-	req := ntp.Header{Version: 4, Mode: ntp.ModeClient, XmitTime: 42}
-	req.Encode(b[:])
-	conn.Write(b[:])
-	conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-	_, err = conn.Read(b[:])
-	return err == nil
-}
-
-// waitFor polls cond until it holds or the time is up.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", limit, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
 
 func startSet(t *testing.T, cfg Config, opts Options) *Set {
 	t.Helper()
@@ -148,19 +55,16 @@ func fastSource(addr string) Source {
 // server dies, its reach decays and selection goes on with the others.
 func TestChronydTrueChimers(t *testing.T) {
 	t.Parallel()
-	faketime := "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
-	if _, err := os.Stat(faketime); err != nil {
-		t.Fatalf("libfaketime missing (Debian package libfaketime): %v", err)
-	}
+	faketime := testenv.Libfaketime(t)
 	honest := []string{"127.0.0.2", "127.0.0.3", "::1"}
 	ports := map[string]int{}
-	var servers []*chronyd
+	var servers []*proctest.Proc
 	for _, a := range honest {
-		ports[a] = freePort(t)
-		servers = append(servers, startChronyd(t, a, ports[a]))
+		ports[a] = proctest.FreePort(t, "127.0.0.1")
+		servers = append(servers, testenv.StartChronyd(t, a, ports[a], ""))
 	}
-	ports["127.0.0.5"] = freePort(t)
-	startChronyd(t, "127.0.0.5", ports["127.0.0.5"], "LD_PRELOAD="+faketime, "FAKETIME=+5s")
+	ports["127.0.0.5"] = proctest.FreePort(t, "127.0.0.1")
+	testenv.StartChronyd(t, "127.0.0.5", ports["127.0.0.5"], "", "LD_PRELOAD="+faketime, "FAKETIME=+5s")
 
 	name := func(a string) string {
 		return netip.AddrPortFrom(netip.MustParseAddr(a), uint16(ports[a])).String()
@@ -172,7 +76,7 @@ func TestChronydTrueChimers(t *testing.T) {
 	s := startSet(t, cfg, Options{})
 
 	var sel Selection
-	waitFor(t, 30*time.Second, "three survivors and a falseticker", func() bool {
+	proctest.Eventually(t, 30*time.Second, 200*time.Millisecond, "three survivors and a falseticker", func() bool {
 		sel = s.Selection()
 		return sel.OK && sel.Survivors == 3 && rowsByName(s)[name("127.0.0.5")].Tally == "x"
 	})
@@ -206,15 +110,15 @@ func TestChronydTrueChimers(t *testing.T) {
 	victim := name(sel.Addr.String())
 	for i, a := range honest {
 		if name(a) == victim {
-			servers[i].kill()
+			servers[i].Stop()
 		}
 	}
 	before := rowsByName(s)[victim].Reach
-	waitFor(t, 30*time.Second, "the dead server's reach to decay", func() bool {
+	proctest.Eventually(t, 30*time.Second, 200*time.Millisecond, "the dead server's reach to decay", func() bool {
 		r := rowsByName(s)[victim]
 		return r.Reach&0x7 == 0 && r.Reach != before
 	})
-	waitFor(t, 30*time.Second, "selection without the dead server", func() bool {
+	proctest.Eventually(t, 30*time.Second, 200*time.Millisecond, "selection without the dead server", func() bool {
 		sel = s.Selection()
 		return sel.OK && sel.Peer != victim && sel.Survivors >= 2
 	})
@@ -296,7 +200,7 @@ func TestKoDRATE(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Servers = []Source{fastSource(ap.String())}
 	s := startSet(t, cfg, Options{})
-	waitFor(t, 20*time.Second, "a KoD RATE to lengthen the poll", func() bool {
+	proctest.Eventually(t, 20*time.Second, 200*time.Millisecond, "a KoD RATE to lengthen the poll", func() bool {
 		r := rowsByName(s)[ap.String()]
 		return r.Poll >= 4*time.Second && r.Note == "KoD RATE"
 	})
@@ -305,7 +209,7 @@ func TestKoDRATE(t *testing.T) {
 		t.Errorf("row %+v after %d KoDs: the forged DENY was obeyed", r, kods())
 	}
 	// With the poll now above the server's limit, replies come through.
-	waitFor(t, 20*time.Second, "replies after backing off", func() bool {
+	proctest.Eventually(t, 20*time.Second, 200*time.Millisecond, "replies after backing off", func() bool {
 		r := rowsByName(s)[ap.String()]
 		return r.Reach&1 == 1 && r.Stratum == 1
 	})
@@ -352,9 +256,9 @@ func testResolver(dnsAddr string) *net.Resolver {
 // one is replaced by the third address.
 func TestPoolReplacesUnreachable(t *testing.T) {
 	t.Parallel()
-	port := freePort(t)
-	startChronyd(t, "127.0.0.8", port)
-	startChronyd(t, "127.0.0.9", port)
+	port := proctest.FreePort(t, "127.0.0.1")
+	testenv.StartChronyd(t, "127.0.0.8", port, "")
+	testenv.StartChronyd(t, "127.0.0.9", port, "")
 	var queries sync.Map
 	dnsAddr := dnsServer(t, "pool.test.", func() []string {
 		n, _ := queries.LoadOrStore("n", new(int))
@@ -368,19 +272,19 @@ func TestPoolReplacesUnreachable(t *testing.T) {
 	s := startSet(t, cfg, Options{Resolver: testResolver(dnsAddr), DNSRetry: 500 * time.Millisecond})
 
 	name := func(a string) string { return fmt.Sprintf("%s:%d", a, port) }
-	waitFor(t, 10*time.Second, "the first two pool addresses", func() bool {
+	proctest.Eventually(t, 10*time.Second, 200*time.Millisecond, "the first two pool addresses", func() bool {
 		rows := rowsByName(s)
 		_, dead := rows[name("127.0.0.10")]
 		_, live := rows[name("127.0.0.8")]
 		return dead && live
 	})
-	waitFor(t, 30*time.Second, "the unreachable address replaced", func() bool {
+	proctest.Eventually(t, 30*time.Second, 200*time.Millisecond, "the unreachable address replaced", func() bool {
 		rows := rowsByName(s)
 		_, dead := rows[name("127.0.0.10")]
 		r, ok := rows[name("127.0.0.9")]
 		return !dead && ok && r.Reach != 0 && r.Type == "p"
 	})
-	waitFor(t, 20*time.Second, "selection from the pool", func() bool {
+	proctest.Eventually(t, 20*time.Second, 200*time.Millisecond, "selection from the pool", func() bool {
 		sel := s.Selection()
 		return sel.OK && sel.Survivors == 2
 	})

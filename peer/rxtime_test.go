@@ -3,6 +3,8 @@ package peer
 import (
 	"testing"
 	"time"
+
+	"stratum1/internal/proctest"
 )
 
 func TestArrival(t *testing.T) {
@@ -39,7 +41,7 @@ func TestServedClockIsNotTheSystemClock(t *testing.T) {
 	cfg.Servers = []Source{fastSource(ap.String())}
 	const behind = 10 * time.Second
 	s := startSet(t, cfg, Options{Now: func() time.Time { return time.Now().Add(-behind) }})
-	waitFor(t, 10*time.Second, "a sample", func() bool {
+	proctest.Eventually(t, 10*time.Second, 200*time.Millisecond, "a sample", func() bool {
 		return rowsByName(s)[ap.String()].Delay > 0
 	})
 	r := rowsByName(s)[ap.String()]

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"stratum1/internal/proctest"
 	"stratum1/ntp"
 )
 
@@ -68,12 +69,12 @@ func TestServerFollowsNewAddress(t *testing.T) {
 		ReplyTimeout: 500 * time.Millisecond})
 
 	dead, alive := fmt.Sprintf("127.0.0.11:%d", port), live.String()
-	waitFor(t, 10*time.Second, "the association with the dead address", func() bool {
+	proctest.Eventually(t, 10*time.Second, 200*time.Millisecond, "the association with the dead address", func() bool {
 		_, ok := rowsByName(s)[dead]
 		return ok
 	})
 	moved.Store(true)
-	waitFor(t, 20*time.Second, "the association moved and reachable", func() bool {
+	proctest.Eventually(t, 20*time.Second, 200*time.Millisecond, "the association moved and reachable", func() bool {
 		rows := rowsByName(s)
 		_, old := rows[dead]
 		r, ok := rows[alive]
@@ -117,7 +118,7 @@ func TestServerReresolveBacksOff(t *testing.T) {
 	t.Parallel()
 	res := &stuckResolver{addr: netip.MustParseAddr("127.0.0.13")}
 	cfg := DefaultConfig()
-	cfg.Servers = []Source{fastSource("stuck.test:" + fmt.Sprint(freePort(t)))}
+	cfg.Servers = []Source{fastSource("stuck.test:" + fmt.Sprint(proctest.FreePort(t, "127.0.0.1")))}
 	cfg.PoolReplaceAfter = time.Second
 	s, err := New(cfg, Options{Resolver: res, DNSRetry: 250 * time.Millisecond, ReplyTimeout: 200 * time.Millisecond})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	beevik "github.com/beevik/ntp"
 
 	"stratum1/internal/proctest"
+	"stratum1/internal/testenv"
 	"stratum1/status"
 )
 
@@ -26,13 +27,13 @@ func chronydPeers(t *testing.T, honest int, shifted bool) (honestAddrs []string,
 	for range honest {
 		host := proctest.Loopback()
 		port := proctest.FreePort(t, host)
-		startChronydServer(t, host, port, "")
+		testenv.StartChronyd(t, host, port, "")
 		honestAddrs = append(honestAddrs, proctest.HostPort(host, port))
 	}
 	if shifted {
 		host := proctest.Loopback()
 		port := proctest.FreePort(t, host)
-		startChronydServer(t, host, port, "", "LD_PRELOAD="+libfaketime(t), "FAKETIME=+5s")
+		testenv.StartChronyd(t, host, port, "", "LD_PRELOAD="+testenv.Libfaketime(t), "FAKETIME=+5s")
 		shiftedAddr = proctest.HostPort(host, port)
 	}
 	return honestAddrs, shiftedAddr

@@ -222,41 +222,6 @@ func chronydQueryOffset(t *testing.T, host string, port int) time.Duration {
 	return time.Duration(sec * float64(time.Second))
 }
 
-// startChronydServer runs chronyd as a stratum-2 server on addr:port without
-// clock control (-x); env adds variables, e.g. for libfaketime.
-func startChronydServer(t *testing.T, addr string, port int, extraConf string, env ...string) *proctest.Proc {
-	t.Helper()
-	bin := testenv.Tool(t, "chronyd")
-	path := testenv.ChronydServerConfig(t, addr, port, extraConf)
-	// -x: never touch this machine's clock. -u root: the temporary
-	// directory is not writable by the _chrony user.
-	p := proctest.Start(t, 10*time.Minute, env, bin, "-x", "-d", "-u", "root", "-f", path)
-	ap := proctest.HostPort(addr, port)
-	proctest.Eventually(t, 10*time.Second, 100*time.Millisecond, "chronyd on "+ap, func() bool {
-		if exited, err := p.Exited(); exited {
-			t.Fatalf("chronyd %s exited: %v\n%s", ap, err, p.Output())
-		}
-		r, err := beevik.QueryWithOptions(ap, beevik.QueryOptions{Timeout: 200 * time.Millisecond})
-		return err == nil && r.Stratum > 0
-	})
-	return p
-}
-
-// libfaketime is where Debian's libfaketime package puts the library.
-func libfaketime(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{
-		"/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-		"/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
-	} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Fatal("libfaketime missing: install Debian's libfaketime package")
-	return ""
-}
-
 func absDur(d time.Duration) time.Duration {
 	if d < 0 {
 		return -d
