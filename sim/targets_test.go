@@ -19,16 +19,23 @@ func run(t *testing.T, s Settings) Summary {
 
 var seeds = []int64{1, 2, 3}
 
+// lockSettings are the acquisition targets' settings, none of them the
+// defaults: 1.5 µs of jitter, 45 ppm, 300 ms of NMEA latency, 20 minutes.
+func lockSettings(seed int64) Settings {
+	s := DefaultSettings()
+	s.Seed = seed
+	s.PPSJitter = 1500 * time.Nanosecond
+	s.FreqOffsetPPM = 45
+	s.NMEALatency = 300 * time.Millisecond
+	s.Duration = 20 * time.Minute
+	return s
+}
+
 // The targets, with settings that are not the defaults (2 µs of
 // jitter, 45 ppm, a different NMEA latency), over several seeds.
 func TestTargetsLock(t *testing.T) {
 	for _, seed := range seeds {
-		s := DefaultSettings()
-		s.Seed = seed
-		s.PPSJitter = 1500 * time.Nanosecond
-		s.FreqOffsetPPM = 45
-		s.NMEALatency = 300 * time.Millisecond
-		s.Duration = 20 * time.Minute
+		s := lockSettings(seed)
 		s.InitialOffset = 300 * time.Millisecond
 		sum := run(t, s)
 		jit := float64(s.PPSJitter.Nanoseconds())
@@ -77,12 +84,7 @@ func TestTargetsLockSeeds(t *testing.T) {
 	for seed := int64(1); seed <= 12; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			t.Parallel()
-			s := DefaultSettings()
-			s.Seed = seed
-			s.PPSJitter = 1500 * time.Nanosecond
-			s.FreqOffsetPPM = 45
-			s.NMEALatency = 300 * time.Millisecond
-			s.Duration = 20 * time.Minute
+			s := lockSettings(seed)
 			if sum := run(t, s); sum.LockS < 0 || sum.LockS > 60 {
 				t.Errorf("lock %v s, want within 60 s: %v", sum.LockS, sum)
 			}
