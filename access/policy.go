@@ -26,9 +26,12 @@ var _ server.Policy = (*Policy)(nil)
 
 // counters are kept apart from the Policy so that they survive reloads.
 // Each sits on its own cache line: workers on different cores bump
-// different counters without sharing a line.
+// different counters without sharing a line. served, bumped by nearly
+// every request, is split further by the client's address: workers serve
+// different clients (SO_REUSEPORT hashes them), so they bump different
+// lines rather than all of them one.
 type counters struct {
-	served   paddedCounter
+	served   [servedShards]paddedCounter
 	limited  paddedCounter
 	kissRate paddedCounter
 	kissDeny paddedCounter
@@ -36,6 +39,22 @@ type counters struct {
 	mode     paddedCounter
 	control  paddedCounter
 	evicted  paddedCounter
+}
+
+const servedShards = 16
+
+// serve counts a request from src let through.
+func (c *counters) serve(src netip.Addr) {
+	b := src.As16()
+	c.served[(b[15]^b[13])%servedShards].Add(1)
+}
+
+func (c *counters) servedTotal() uint64 {
+	var n uint64
+	for i := range c.served {
+		n += c.served[i].Load()
+	}
+	return n
 }
 
 type paddedCounter struct {
@@ -93,7 +112,7 @@ func (p *Policy) Check(src netip.Addr, mode ntp.Mode, now time.Time) server.Verd
 	case ntp.ModeClient, ntp.ModeSymmetricActive:
 	case ntp.ModeControl:
 		if p.QueryAllowed(src) {
-			p.count.served.Add(1)
+			p.count.serve(src)
 			return server.Serve
 		}
 		p.count.control.Add(1)
@@ -116,7 +135,7 @@ func (p *Policy) Check(src netip.Addr, mode ntp.Mode, now time.Time) server.Verd
 		p.count.ignored.Add(1)
 		return server.Ignore
 	case actUnlimited:
-		p.count.served.Add(1)
+		p.count.serve(src)
 		return server.Serve
 	}
 	if !p.c.limit {
@@ -124,7 +143,7 @@ func (p *Policy) Check(src netip.Addr, mode ntp.Mode, now time.Time) server.Verd
 			p.count.kissDeny.Add(1)
 			return server.KissDeny
 		}
-		p.count.served.Add(1)
+		p.count.serve(src)
 		return server.Serve
 	}
 	return p.limit(src, act, now.UnixNano())
@@ -163,7 +182,7 @@ func (p *Policy) limit(src netip.Addr, act action, now int64) server.Verdict {
 		p.count.kissDeny.Add(1)
 		return server.KissDeny
 	}
-	p.count.served.Add(1)
+	p.count.serve(src)
 	return server.Serve
 }
 
@@ -189,7 +208,7 @@ func (p *Policy) QueryNetworks() []netip.Prefix {
 func (p *Policy) Counters() Counters {
 	c := p.count
 	return Counters{
-		Served:         c.served.Load(),
+		Served:         c.servedTotal(),
 		Limited:        c.limited.Load(),
 		KissRate:       c.kissRate.Load(),
 		KissDeny:       c.kissDeny.Load(),
