@@ -13,7 +13,7 @@ import (
 
 // gpsdDir holds gpsd's regression captures with the times gpsd decodes
 // from them (see its README.md).
-const gpsdDir = "../../shared/testdata/gpsd-nmea"
+const gpsdDir = "testdata/gpsd-nmea"
 
 type expectedEpoch struct {
 	Time string `json:"time"`

@@ -13,7 +13,7 @@ import (
 )
 
 func TestGPSDecodeCommand(t *testing.T) {
-	file := filepath.Join("..", "..", "..", "shared", "testdata", "gpsd-nmea", "gp-320fw-2019-04-07-coldboot.log")
+	file := filepath.Join("..", "..", "gps", "testdata", "gpsd-nmea", "gp-320fw-2019-04-07-coldboot.log")
 	for _, tc := range []struct {
 		name  string
 		args  []string
