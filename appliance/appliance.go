@@ -184,13 +184,14 @@ func (a *Appliance) Run(ctx context.Context) error {
 		return err
 	}
 	a.mu.Lock()
-	httpLn := a.httpLn
+	httpLn, httpCfg := a.httpLn, a.cfg.HTTP
 	a.mu.Unlock()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.resp.Run(ctx) })
 	if httpLn != nil {
 		h := status.NewHandler(a, a.history)
-		g.Go(func() error { return status.Serve(ctx, httpLn, h) })
+		h.Configure(httpCfg)
+		g.Go(func() error { return status.Serve(ctx, status.LimitListener(httpLn, httpCfg.MaxConnections), h) })
 	}
 	if a.hw.GPS != nil {
 		g.Go(func() error { return a.hw.GPS.Run(ctx, a.onEpoch) })
