@@ -128,6 +128,7 @@ func New(opts Options) (*Appliance, error) {
 	}
 	a.policy.Store(pol)
 	a.control = control.New(a.Snapshot, pol.QueryNetworks()...)
+	a.control.SetLimiter(&a.policy) // mode 6 answers count against the client's rate limit by size
 
 	if len(opts.Config.Peers.Servers)+len(opts.Config.Peers.Pools) > 0 {
 		a.peers, err = peer.New(opts.Config.Peers, peer.Options{
