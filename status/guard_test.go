@@ -198,3 +198,30 @@ func TestConnectionCap(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestHTTPConfigHostsAndCap(t *testing.T) {
+	for _, tt := range []struct {
+		hosts    []string
+		maxConns int
+		ok       bool
+	}{
+		{nil, 64, true},
+		{[]string{"ntp.home.arpa", "gpsbox", "192.168.1.9", "fd00::9", "*", "NTP.Example.org."}, 1, true},
+		{nil, 4096, true},
+		{nil, 0, false},
+		{nil, 4097, false},
+		{nil, -1, false},
+		{[]string{"ntp.home.arpa:8123"}, 64, false},
+		{[]string{"http://ntp.home.arpa"}, 64, false},
+		{[]string{""}, 64, false},
+		{[]string{"bad..name"}, 64, false},
+		{[]string{"-bad.example"}, 64, false},
+		{[]string{"spa ce"}, 64, false},
+	} {
+		c := status.DefaultHTTPConfig()
+		c.Hosts, c.MaxConnections = tt.hosts, tt.maxConns
+		if err := c.Validate(); (err == nil) != tt.ok {
+			t.Errorf("hosts %q, max_connections %d: %v, want ok=%v", tt.hosts, tt.maxConns, err, tt.ok)
+		}
+	}
+}
