@@ -45,7 +45,7 @@ func TestParseRejectsBadInput(t *testing.T) {
 	}{
 		{"unknown key", "[gps]\nbuad = \"9600\"\n", "gps.buad"},
 		{"unknown section", "[gpss]\ndevice = \"x\"\n", "gpss"},
-		{"syntax", "[gps\n", "line 2"},
+		{"syntax", "[gps\n", "line 1, column 5"},
 		{"bad duration", "[discipline]\nholdover_limit = \"soon\"\n", "holdover_limit"},
 		{"bad log level", "[log]\nlevel = \"loud\"\n", "level"},
 		{"wrong type", "[server]\nlisten = 123\n", "listen"},
