@@ -219,7 +219,7 @@ func (s *keyScanner) shortString(quote byte) {
 	}
 }
 
-// longString skips """multi-line""" or '''multi-line'''.
+// longString skips a multi-line string, basic or literal (three quotes).
 func (s *keyScanner) longString(quote byte) {
 	delim := []byte{quote, quote, quote}
 	s.i += 3
