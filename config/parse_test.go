@@ -214,3 +214,21 @@ func TestLoadNamesTheFile(t *testing.T) {
 		t.Fatalf("missing file: %v", err)
 	}
 }
+
+func TestCheckTreeEmbedded(t *testing.T) {
+	type Inner struct {
+		Every time.Duration `toml:"every"`
+	}
+	type Outer struct {
+		Inner
+		Name string
+	}
+	tree := map[string]any{"every": int64(5), "name": "x"}
+	errs := checkTree("s", tree, reflect.TypeFor[Outer]())
+	if len(errs) != 1 || errs[0].Key != "s.every" || !strings.Contains(errs[0].Error(), "bare number") {
+		t.Fatalf("checkTree = %v", errs)
+	}
+	if errs := checkTree("s", map[string]any{"every": "5s", "NAME": "x"}, reflect.TypeFor[Outer]()); len(errs) != 0 {
+		t.Fatalf("checkTree = %v", errs)
+	}
+}

@@ -93,7 +93,8 @@ func wrongType(key string, v any, want string) []*Error {
 }
 
 // fieldByTag finds the struct field the decoder fills from key: by its
-// toml tag, else by its name, ignoring case as the decoder does.
+// toml tag, else by its name, ignoring case as the decoder does, looking
+// into untagged embedded structs.
 func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -103,6 +104,12 @@ func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
 		name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
 		switch {
 		case name == "-":
+			continue
+		case name == "" && f.Anonymous && f.Type.Kind() == reflect.Struct:
+			// The decoder flattens an untagged embedded struct.
+			if inner, ok := fieldByTag(f.Type, key); ok {
+				return inner, true
+			}
 			continue
 		case name == "":
 			name = f.Name
