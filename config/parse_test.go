@@ -142,7 +142,7 @@ func TestParseRejects(t *testing.T) {
 		{"burst", "[access.rate_limit]\nburst = 0\n", "access.rate_limit.burst", 2, 1, "outside 1..1000"},
 		{"ipv6 prefix", "[access.rate_limit]\nipv6_prefix = 130\n", "access.rate_limit.ipv6_prefix", 2, 1, "outside"},
 		{"table size", "[access.rate_limit]\ntable = \"2GiB\"\n", "access.rate_limit.table", 2, 1, "between"},
-		{"http port", "[http]\nlisten = \":70000\"\n", "http", 1, 1, "port"},
+		{"http port", "[http]\nlisten = \":70000\"\n", "http.listen", 2, 1, "port"},
 		{"log level", "[log]\nlevel = \"loud\"\n", "log.level", 2, 1, "not one of"},
 	}
 	for _, tt := range tests {
@@ -230,5 +230,14 @@ func TestCheckTreeEmbedded(t *testing.T) {
 	}
 	if errs := checkTree("s", map[string]any{"every": "5s", "NAME": "x"}, reflect.TypeFor[Outer]()); len(errs) != 0 {
 		t.Fatalf("checkTree = %v", errs)
+	}
+}
+
+// A section error without a key is placed at the section's table.
+func TestSectionErrorWithoutKey(t *testing.T) {
+	e := sectionError("http", errors.New("something"))
+	e.locate(keyPositions([]byte("# c\n[http]\nlisten = \"\"\n")))
+	if e.Key != "http" || e.Line != 2 || e.Column != 1 || e.Error() != "line 2, column 1: http: something" {
+		t.Fatalf("%+v: %v", e, e)
 	}
 }

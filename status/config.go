@@ -1,10 +1,11 @@
 package status
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
+
+	"stratum1/internal/setting"
 )
 
 // HTTPConfig is the [http] section of the configuration file.
@@ -23,16 +24,16 @@ func (c HTTPConfig) Validate() error {
 	}
 	host, port, err := net.SplitHostPort(c.Listen)
 	if err != nil {
-		return fmt.Errorf("listen: %q is not host:port (for example \":8123\" or \"127.0.0.1:8123\"): %w", c.Listen, err)
+		return setting.Errorf("listen", "%q is not host:port (for example \":8123\" or \"127.0.0.1:8123\"): %w", c.Listen, err)
 	}
 	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
-		return fmt.Errorf("listen: port %q of %q is not a number from 0 to 65535", port, c.Listen)
+		return setting.Errorf("listen", "port %q of %q is not a number from 0 to 65535", port, c.Listen)
 	}
 	if host == "" || host == "localhost" {
 		return nil
 	}
 	if _, err := netip.ParseAddr(host); err != nil {
-		return fmt.Errorf("listen: host %q of %q is not an IP address", host, c.Listen)
+		return setting.Errorf("listen", "host %q of %q is not an IP address", host, c.Listen)
 	}
 	return nil
 }
