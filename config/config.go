@@ -1,6 +1,13 @@
 // Package config owns the daemon's configuration file: one TOML document,
 // decoded strictly, with a section per part of the appliance. Each section's
-// type, defaults and validation live in the package it configures.
+// type, defaults and validation live in the package it configures; its
+// Validate reports a bad value as an internal/setting.Error naming the key.
+//
+// Parsing is strict in one place for every section: before decoding, the
+// document is walked beside the Go types, so that an unknown key, a value of
+// the wrong type, or a time.Duration written as a bare number (which the
+// TOML decoder would take as nanoseconds) is refused. Every error is an
+// *Error with the full key and the line and column it is written at.
 package config
 
 import (
