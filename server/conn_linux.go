@@ -55,6 +55,7 @@ type worker struct {
 	c      Counters
 	kernRx bool // the kernel stamps every datagram's arrival
 	gather coalescer
+	ts     txStamps // transmit timestamps of replies to interleaved clients
 }
 
 // skippable reports whether failing to listen on ap should only be logged:
@@ -152,7 +153,16 @@ func (w *worker) serve() error {
 	yielded := time.Now()
 	for !w.stop.Load() {
 		if !w.recv(unix.MSG_WAITFORONE) {
+			if w.ts.busy {
+				w.readTxStamps()
+				w.shared.publish(&w.c)
+			}
 			continue
+		}
+		if w.ts.busy {
+			// Timestamps that came after the last send (hardware,
+			// or a queueing device): before this batch needs them.
+			w.readTxStamps()
 		}
 		if w.userRx.Sub(yielded) > yieldEvery {
 			// The runtime preempts a goroutine that has not been
@@ -210,10 +220,10 @@ func (w *worker) process() {
 		j := w.ntx
 		o := w.h.handle(w.rx.Data(i), w.rx.Addr(i), rxTime, w.tx.Buf(j), &w.c)
 		switch o {
-		case outReply:
+		case outReply, outReplyStamp, outReplyXleave:
 			w.tx.CopyAddr(j, w.rx, i)
 			w.tx.SetData(j, replyLen)
-			w.tx.SetControl(j, w.buildControl(j, dst, ifindex))
+			w.tx.SetControl(j, w.buildControl(j, dst, ifindex, o != outReply))
 			w.out[j] = o
 			w.ntx++
 		case outControl:
@@ -251,18 +261,22 @@ func (w *worker) parseControl(b []byte) (rx time.Time, dst netip.Addr, ifindex i
 
 // buildControl writes the control messages of reply j: the source address
 // that the request was sent to (so that a multi-homed server answers from
-// the address the client asked). It returns their length.
-func (w *worker) buildControl(j int, dst netip.Addr, ifindex int32) int {
+// the address the client asked) and, with stamp, the request for a kernel
+// transmit timestamp. It returns their length.
+func (w *worker) buildControl(j int, dst netip.Addr, ifindex int32, stamp bool) int {
 	b := w.tx.CtlBuf(j)
 	n := 0
+	if stamp {
+		n += putTxStampRequest(b)
+	}
 	if w.pinfo && dst.IsValid() && !dst.IsMulticast() {
 		if w.v6 {
-			d, sp := mmsg.PutCmsg(b, unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, unix.SizeofInet6Pktinfo)
+			d, sp := mmsg.PutCmsg(b[n:], unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, unix.SizeofInet6Pktinfo)
 			pi := (*unix.Inet6Pktinfo)(unsafe.Pointer(&d[0]))
 			pi.Addr, pi.Ifindex = dst.As16(), uint32(ifindex)
 			n += sp
 		} else {
-			d, sp := mmsg.PutCmsg(b, unix.IPPROTO_IP, unix.IP_PKTINFO, unix.SizeofInet4Pktinfo)
+			d, sp := mmsg.PutCmsg(b[n:], unix.IPPROTO_IP, unix.IP_PKTINFO, unix.SizeofInet4Pktinfo)
 			pi := (*unix.Inet4Pktinfo)(unsafe.Pointer(&d[0]))
 			*pi = unix.Inet4Pktinfo{Ifindex: ifindex, Spec_dst: dst.As4()}
 			n += sp
@@ -287,6 +301,9 @@ func (w *worker) unanswer(j int) {
 		}
 	} else {
 		w.c.Answered--
+		if w.out[j] == outReplyXleave {
+			w.c.Interleaved--
+		}
 	}
 	w.c.Dropped[DropSend]++
 }

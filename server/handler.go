@@ -14,8 +14,16 @@ type outcome uint8
 
 const (
 	outDrop    outcome = iota // no reply
-	outReply                  // send the 48-byte reply built in out
+	outReply                  // send the 48-byte reply built in out, stamped as it goes
 	outControl                // hand the request to the control handler
+	// outReplyStamp is outReply to a client that asks for interleaved
+	// mode: the exchange is recorded and the kernel's transmit timestamp
+	// of the reply requested, for the client's next request.
+	outReplyStamp
+	// outReplyXleave is an interleaved reply: its transmit timestamp is
+	// already set (the previous reply's departure) and must not be
+	// overwritten; otherwise as outReplyStamp.
+	outReplyXleave
 )
 
 // replyLen is the length of every NTP reply: a bare header. Extension fields
@@ -39,6 +47,9 @@ type handler struct {
 	serveTime func(time.Time) time.Time
 	policy    atomic.Pointer[policyBox]
 	control   atomic.Pointer[controlBox]
+	// xleave holds the exchanges of interleaved clients; nil serves
+	// everyone in basic mode.
+	xleave *xleaveTable
 }
 
 // served maps a system-clock reading to the served clock.
@@ -92,8 +103,12 @@ func (h *handler) handle(req []byte, src netip.AddrPort, rx time.Time, out []byt
 	}
 	switch verdict {
 	case Serve:
-		h.reply(req, version, rx, out)
 		c.Answered++
+		o := h.reply(req, version, src, rx, out)
+		if o == outReplyXleave {
+			c.Interleaved++
+		}
+		return o
 	case KissDeny:
 		kiss(req, version, rx, ntp.KissDENY, out)
 		c.KoD[kodDeny]++
@@ -132,16 +147,54 @@ func answerable(src netip.AddrPort) bool {
 	return src.Port() != 0 && a.IsValid() && !a.IsUnspecified() && !a.IsMulticast()
 }
 
-// reply builds a server reply from the published state.
-func (h *handler) reply(req []byte, version uint8, rx time.Time, out []byte) {
-	st := h.state.Load()
+// reply builds a server reply from the published state, in interleaved
+// mode when the client asks and its previous exchange is known.
+func (h *handler) reply(req []byte, version uint8, src netip.AddrPort, rx time.Time, out []byte) outcome {
 	hdr := ntp.Header{
-		Version:  version,
-		Mode:     ntp.ModeServer,
-		Poll:     int8(req[2]),
-		RecvTime: ntp.TimeFrom(rx),
-		OrigTime: ntp.Time(binary.BigEndian.Uint64(req[xmitOffset:])),
+		Version: version,
+		Mode:    ntp.ModeServer,
+		Poll:    int8(req[2]),
 	}
+	o := h.timestamps(req, version, src, rx, &hdr)
+	h.fillState(&hdr, rx)
+	hdr.Encode(out)
+	return o
+}
+
+// timestamps fills the origin, receive and (in interleaved mode) transmit
+// timestamps of the reply to req, received from src at rx, and says how the
+// reply must be sent: outReply (stamp it as it leaves), outReplyStamp (the
+// same, and record the exchange for the client's next, interleaved,
+// request) or outReplyXleave (the transmit timestamp is the previous
+// reply's departure; record this exchange too). Any reply path, NTS
+// included, builds its header through it and sends the reply with the
+// outcome it returns. It does not allocate.
+func (h *handler) timestamps(req []byte, version uint8, src netip.AddrPort, rx time.Time, hdr *ntp.Header) outcome {
+	rxNTP := ntp.TimeFrom(rx) | rxFlag
+	hdr.RecvTime = rxNTP
+	hdr.OrigTime = ntp.Time(binary.BigEndian.Uint64(req[xmitOffset:]))
+	if h.xleave == nil {
+		return outReply
+	}
+	origin, asks := asksInterleaved(req, version, rxNTP)
+	if !asks {
+		return outReply
+	}
+	tx, _, ok := h.xleave.take(src.Addr(), origin)
+	if !ok {
+		return outReplyStamp
+	}
+	// RFC 9769: the origin timestamp of an interleaved reply is the
+	// request's receive timestamp, which tells the client that the
+	// transmit timestamp is that of the previous reply.
+	hdr.OrigTime = ntp.Time(binary.BigEndian.Uint64(req[recvOffset:]))
+	hdr.XmitTime = tx &^ rxFlag
+	return outReplyXleave
+}
+
+// fillState writes the published state into hdr.
+func (h *handler) fillState(hdr *ntp.Header, rx time.Time) {
+	st := h.state.Load()
 	if st == nil {
 		hdr.Leap = ntp.LeapNotInSync
 		hdr.RefID = ntp.RefINIT
@@ -166,7 +219,6 @@ func (h *handler) reply(req []byte, version uint8, rx time.Time, out []byte) {
 			}
 		}
 	}
-	hdr.Encode(out)
 }
 
 // kiss builds a kiss-o'-death reply carrying code. It echoes the request's
@@ -185,7 +237,8 @@ func kiss(req []byte, version uint8, rx time.Time, code ntp.RefID, out []byte) {
 	hdr.Encode(out)
 }
 
-// stampXmit writes the transmit timestamp t into a reply built by handle.
+// stampXmit writes the transmit timestamp t into a reply built by handle,
+// with the low bit clear that marks receive timestamps (see xleave.go).
 func stampXmit(out []byte, t ntp.Time) {
-	binary.BigEndian.PutUint64(out[xmitOffset:], uint64(t))
+	binary.BigEndian.PutUint64(out[xmitOffset:], uint64(t&^rxFlag))
 }

@@ -58,6 +58,7 @@ func New(cfg Config, state ntp.StateSource, opts ...Option) (*Responder, error) 
 	}
 	r := &Responder{cfg: cfg, log: slog.Default()}
 	r.h.state = state
+	r.h.xleave = newXleaveTable(xleaveBuckets)
 	for _, o := range opts {
 		o(r)
 	}
