@@ -53,14 +53,14 @@ func (w *worker) serve() error {
 		rx := w.h.served(time.Now())
 		src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 		switch o := w.h.handle(buf[:n], src, rx, out, &c); o {
-		case outReply, outReplyStamp, outReplyXleave:
+		case outReply, outReplyStamp, outReplyXleave, outReplySealed, outReplySealedStamp:
 			// No kernel transmit timestamps here: an interleaved
 			// client gets the user-space time taken before sending.
 			tx := ntp.TimeFrom(w.h.served(time.Now()))
-			if o != outReplyXleave {
+			if !o.presetXmit() {
 				stampXmit(out, tx)
 			}
-			if o != outReply {
+			if o.recorded() {
 				w.h.xleave.save(src.Addr(), ntp.Time(binary.BigEndian.Uint64(out[recvOffset:])), tx&^rxFlag)
 			}
 			if _, err := w.conn.WriteToUDPAddrPort(out, src); err != nil {

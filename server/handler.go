@@ -24,7 +24,27 @@ const (
 	// already set (the previous reply's departure) and must not be
 	// overwritten; otherwise as outReplyStamp.
 	outReplyXleave
+	// outReplySealed is a reply whose header is authenticated (NTS): its
+	// transmit timestamp was set before the authenticator was computed
+	// and must not be overwritten. outReplySealedStamp is the same to a
+	// client that asks for interleaved mode, recorded as outReplyStamp.
+	// See sealXmit.
+	outReplySealed
+	outReplySealedStamp
 )
+
+// presetXmit reports whether a reply with outcome o carries its transmit
+// timestamp already, so that the sender must not stamp it.
+func (o outcome) presetXmit() bool {
+	return o == outReplyXleave || o == outReplySealed || o == outReplySealedStamp
+}
+
+// recorded reports whether a reply with outcome o goes to an interleaved
+// client: the exchange is recorded and the kernel's transmit timestamp of
+// the reply requested.
+func (o outcome) recorded() bool {
+	return o == outReplyStamp || o == outReplyXleave || o == outReplySealedStamp
+}
 
 // replyLen is the length of every NTP reply: a bare header. Extension fields
 // of a request are not echoed, so a reply is never longer than its request.
@@ -173,7 +193,8 @@ func (h *handler) timestamps(req []byte, version uint8, src netip.AddrPort, rx t
 	rxNTP := ntp.TimeFrom(rx) | rxFlag
 	hdr.RecvTime = rxNTP
 	hdr.OrigTime = ntp.Time(binary.BigEndian.Uint64(req[xmitOffset:]))
-	if h.xleave == nil {
+	// The plain path: no table, or the origin is not one of ours.
+	if h.xleave == nil || req[origOffset+7]&rxFlag == 0 {
 		return outReply
 	}
 	origin, asks := asksInterleaved(req, version, rxNTP)
@@ -190,6 +211,27 @@ func (h *handler) timestamps(req []byte, version uint8, src netip.AddrPort, rx t
 	hdr.OrigTime = ntp.Time(binary.BigEndian.Uint64(req[recvOffset:]))
 	hdr.XmitTime = tx &^ rxFlag
 	return outReplyXleave
+}
+
+// sealXmit is for a reply path whose header is authenticated, as NTS's
+// is (RFC 8915): the transmit timestamp must be in place before the
+// authenticator is computed, so it cannot be written as the reply leaves.
+// Given the outcome of timestamps for hdr, it sets hdr's transmit
+// timestamp now when timestamps left it to the sender, and returns the
+// outcome to send the sealed reply with. In interleaved mode the header
+// already carries the previous reply's kernel transmit time, which is
+// exact however late the authenticator makes this reply: the reason
+// interleaved mode matters most with NTS.
+func (h *handler) sealXmit(o outcome, hdr *ntp.Header, now time.Time) outcome {
+	switch o {
+	case outReply:
+		hdr.XmitTime = ntp.TimeFrom(h.served(now)) &^ rxFlag
+		return outReplySealed
+	case outReplyStamp:
+		hdr.XmitTime = ntp.TimeFrom(h.served(now)) &^ rxFlag
+		return outReplySealedStamp
+	}
+	return o
 }
 
 // fillState writes the published state into hdr.

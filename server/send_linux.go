@@ -27,7 +27,8 @@ import (
 // recorded in the interleaved table with its provisional transmit time, and
 // goes out asking for the kernel's transmit timestamp, read back after the
 // batch (txstamp_linux.go). An interleaved reply keeps the transmit
-// timestamp it was built with: the previous reply's.
+// timestamp it was built with: the previous reply's; so does a sealed
+// (authenticated) reply, whose timestamp the authenticator covers.
 func (w *worker) send() {
 	stamped := false
 	for j := 0; j < w.ntx; j++ {
@@ -35,10 +36,10 @@ func (w *worker) send() {
 		for {
 			now := time.Now()
 			tx := ntp.TimeFrom(w.h.served(now))
-			if o != outReplyXleave {
+			if !o.presetXmit() {
 				stampXmit(w.tx.Buf(j), tx)
 			}
-			if o != outReply {
+			if o.recorded() {
 				w.sentStamped(j, tx, now.UnixNano())
 				stamped = true
 			}

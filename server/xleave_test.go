@@ -302,3 +302,35 @@ func TestInterleavedHandleDoesNotAllocate(t *testing.T) {
 		t.Fatal("no interleaved reply")
 	}
 }
+
+// TestSealXmit checks the outcomes an authenticated (NTS) reply path gets:
+// its transmit timestamp is set before sealing, and never overwritten by
+// the sender; interleaved clients are still recorded.
+func TestSealXmit(t *testing.T) {
+	h := newTestHandler(testState)
+	for _, tc := range []struct {
+		in, want         outcome
+		setsXmit, record bool
+	}{
+		{outReply, outReplySealed, true, false},
+		{outReplyStamp, outReplySealedStamp, true, true},
+		{outReplyXleave, outReplyXleave, false, true},
+	} {
+		hdr := ntp.Header{XmitTime: 12345 &^ rxFlag}
+		got := h.sealXmit(tc.in, &hdr, testNow)
+		if got != tc.want || !got.presetXmit() || got.recorded() != tc.record {
+			t.Errorf("sealXmit(%d) = %d (preset %v, recorded %v)", tc.in, got, got.presetXmit(), got.recorded())
+		}
+		if set := hdr.XmitTime != 12345&^rxFlag; set != tc.setsXmit {
+			t.Errorf("sealXmit(%d) set the transmit timestamp: %v, want %v", tc.in, set, tc.setsXmit)
+		}
+		if tc.setsXmit && hdr.XmitTime != ntp.TimeFrom(testNow)&^rxFlag {
+			t.Errorf("sealXmit(%d): transmit %v, want now", tc.in, hdr.XmitTime)
+		}
+	}
+	for _, o := range []outcome{outReply, outReplyStamp} {
+		if o.presetXmit() {
+			t.Errorf("outcome %d: the sender would not stamp it", o)
+		}
+	}
+}
