@@ -168,75 +168,27 @@ func answerable(src netip.AddrPort) bool {
 }
 
 // reply builds a server reply from the published state, in interleaved
-// mode when the client asks and its previous exchange is known.
-func (h *handler) reply(req []byte, version uint8, src netip.AddrPort, rx time.Time, out []byte) outcome {
-	hdr := ntp.Header{
-		Version: version,
-		Mode:    ntp.ModeServer,
-		Poll:    int8(req[2]),
-	}
-	o := h.timestamps(req, version, src, rx, &hdr)
-	h.fillState(&hdr, rx)
-	hdr.Encode(out)
-	return o
-}
-
-// timestamps fills the origin, receive and (in interleaved mode) transmit
-// timestamps of the reply to req, received from src at rx, and says how the
-// reply must be sent: outReply (stamp it as it leaves), outReplyStamp (the
+// mode when the client asks and its previous exchange is known, and says
+// how it must be sent: outReply (stamp it as it leaves), outReplyStamp (the
 // same, and record the exchange for the client's next, interleaved,
 // request) or outReplyXleave (the transmit timestamp is the previous
-// reply's departure; record this exchange too). Any reply path, NTS
-// included, builds its header through it and sends the reply with the
-// outcome it returns. It does not allocate.
-func (h *handler) timestamps(req []byte, version uint8, src netip.AddrPort, rx time.Time, hdr *ntp.Header) outcome {
-	rxNTP := ntp.TimeFrom(rx) | rxFlag
-	hdr.RecvTime = rxNTP
-	hdr.OrigTime = ntp.Time(binary.BigEndian.Uint64(req[xmitOffset:]))
-	// The plain path: no table, or the origin is not one of ours.
-	if h.xleave == nil || req[origOffset+7]&rxFlag == 0 {
-		return outReply
-	}
-	origin, asks := asksInterleaved(req, version, rxNTP)
-	if !asks {
-		return outReply
-	}
-	tx, _, ok := h.xleave.take(src.Addr(), origin)
-	if !ok {
-		return outReplyStamp
-	}
-	// RFC 9769: the origin timestamp of an interleaved reply is the
-	// request's receive timestamp, which tells the client that the
-	// transmit timestamp is that of the previous reply.
-	hdr.OrigTime = ntp.Time(binary.BigEndian.Uint64(req[recvOffset:]))
-	hdr.XmitTime = tx &^ rxFlag
-	return outReplyXleave
-}
-
-// sealXmit is for a reply path whose header is authenticated, as NTS's
-// is (RFC 8915): the transmit timestamp must be in place before the
-// authenticator is computed, so it cannot be written as the reply leaves.
-// Given the outcome of timestamps for hdr, it sets hdr's transmit
-// timestamp now when timestamps left it to the sender, and returns the
-// outcome to send the sealed reply with. In interleaved mode the header
-// already carries the previous reply's kernel transmit time, which is
-// exact however late the authenticator makes this reply: the reason
-// interleaved mode matters most with NTS.
-func (h *handler) sealXmit(o outcome, hdr *ntp.Header, now time.Time) outcome {
-	switch o {
-	case outReply:
-		hdr.XmitTime = ntp.TimeFrom(h.served(now)) &^ rxFlag
-		return outReplySealed
-	case outReplyStamp:
-		hdr.XmitTime = ntp.TimeFrom(h.served(now)) &^ rxFlag
-		return outReplySealedStamp
-	}
-	return o
-}
-
-// fillState writes the published state into hdr.
-func (h *handler) fillState(hdr *ntp.Header, rx time.Time) {
+// reply's departure; record this exchange too). An authenticated (NTS)
+// reply path builds its header with reply too, then passes the outcome
+// through sealXmit before computing its authenticator.
+func (h *handler) reply(req []byte, version uint8, src netip.AddrPort, rx time.Time, out []byte) outcome {
 	st := h.state.Load()
+	hdr := ntp.Header{
+		Version:  version,
+		Mode:     ntp.ModeServer,
+		Poll:     int8(req[2]),
+		RecvTime: ntp.TimeFrom(rx) | rxFlag,
+		OrigTime: ntp.Time(binary.BigEndian.Uint64(req[xmitOffset:])),
+	}
+	o := outReply
+	// Off the plain path only when the origin may be one of ours.
+	if h.xleave != nil && req[origOffset+7]&rxFlag != 0 {
+		o = h.interleave(req, version, src, &hdr)
+	}
 	if st == nil {
 		hdr.Leap = ntp.LeapNotInSync
 		hdr.RefID = ntp.RefINIT
@@ -261,6 +213,48 @@ func (h *handler) fillState(hdr *ntp.Header, rx time.Time) {
 			}
 		}
 	}
+	hdr.Encode(out)
+	return o
+}
+
+// interleave finishes timestamps for a request whose origin may be one of
+// this server's receive timestamps.
+func (h *handler) interleave(req []byte, version uint8, src netip.AddrPort, hdr *ntp.Header) outcome {
+	origin, asks := asksInterleaved(req, version, hdr.RecvTime)
+	if !asks {
+		return outReply
+	}
+	tx, _, ok := h.xleave.take(src.Addr(), origin)
+	if !ok {
+		return outReplyStamp
+	}
+	// RFC 9769: the origin timestamp of an interleaved reply is the
+	// request's receive timestamp, which tells the client that the
+	// transmit timestamp is that of the previous reply.
+	hdr.OrigTime = ntp.Time(binary.BigEndian.Uint64(req[recvOffset:]))
+	hdr.XmitTime = tx &^ rxFlag
+	return outReplyXleave
+}
+
+// sealXmit is for a reply path whose header is authenticated, as NTS's
+// is (RFC 8915): the transmit timestamp must be in place before the
+// authenticator is computed, so it cannot be written as the reply leaves.
+// Given out, a header built by reply, and reply's outcome, it stamps the
+// transmit timestamp now when reply left that to the sender, and returns
+// the outcome to send the sealed reply with. In interleaved mode the
+// header already carries the previous reply's kernel transmit time, which
+// stays exact however long the authenticator takes: the reason interleaved
+// mode matters most with NTS.
+func (h *handler) sealXmit(o outcome, out []byte, now time.Time) outcome {
+	switch o {
+	case outReply:
+		stampXmit(out, ntp.TimeFrom(h.served(now)))
+		return outReplySealed
+	case outReplyStamp:
+		stampXmit(out, ntp.TimeFrom(h.served(now)))
+		return outReplySealedStamp
+	}
+	return o
 }
 
 // kiss builds a kiss-o'-death reply carrying code. It echoes the request's

@@ -308,6 +308,7 @@ func TestInterleavedHandleDoesNotAllocate(t *testing.T) {
 // the sender; interleaved clients are still recorded.
 func TestSealXmit(t *testing.T) {
 	h := newTestHandler(testState)
+	const preset = 12344
 	for _, tc := range []struct {
 		in, want         outcome
 		setsXmit, record bool
@@ -316,16 +317,18 @@ func TestSealXmit(t *testing.T) {
 		{outReplyStamp, outReplySealedStamp, true, true},
 		{outReplyXleave, outReplyXleave, false, true},
 	} {
-		hdr := ntp.Header{XmitTime: 12345 &^ rxFlag}
-		got := h.sealXmit(tc.in, &hdr, testNow)
+		out := make([]byte, replyLen)
+		stampXmit(out, preset)
+		got := h.sealXmit(tc.in, out, testNow)
 		if got != tc.want || !got.presetXmit() || got.recorded() != tc.record {
 			t.Errorf("sealXmit(%d) = %d (preset %v, recorded %v)", tc.in, got, got.presetXmit(), got.recorded())
 		}
-		if set := hdr.XmitTime != 12345&^rxFlag; set != tc.setsXmit {
-			t.Errorf("sealXmit(%d) set the transmit timestamp: %v, want %v", tc.in, set, tc.setsXmit)
+		want := ntp.Time(preset)
+		if tc.setsXmit {
+			want = ntp.TimeFrom(testNow) &^ rxFlag
 		}
-		if tc.setsXmit && hdr.XmitTime != ntp.TimeFrom(testNow)&^rxFlag {
-			t.Errorf("sealXmit(%d): transmit %v, want now", tc.in, hdr.XmitTime)
+		if x := ntp.Time(binary.BigEndian.Uint64(out[xmitOffset:])); x != want {
+			t.Errorf("sealXmit(%d): transmit %v, want %v", tc.in, x, want)
 		}
 	}
 	for _, o := range []outcome{outReply, outReplyStamp} {
