@@ -22,6 +22,12 @@ type Config struct {
 	// Timestamps stay exact (see coalescer); only the round trip grows.
 	// Zero disables it.
 	Coalesce time.Duration `toml:"coalesce"`
+	// HWTimestamp names the interfaces whose network cards should stamp
+	// requests and replies in hardware, where they can ("*": every
+	// interface that can). Off by default: switching a card's timestamps
+	// on needs CAP_NET_ADMIN and changes it for every program on the
+	// machine. Software timestamps stand wherever hardware ones fail.
+	HWTimestamp []string `toml:"hwtimestamp"`
 }
 
 // DefaultConfig listens on port 123 of every IPv4 and IPv6 address, with one
@@ -60,6 +66,11 @@ func (c Config) Validate() error {
 	}
 	if c.Workers < 0 || c.Workers > maxWorkers {
 		return fmt.Errorf("server.workers: %d out of range 0 (one per CPU) to %d", c.Workers, maxWorkers)
+	}
+	for _, name := range c.HWTimestamp {
+		if name == "" || len(name) > 15 {
+			return fmt.Errorf("server.hwtimestamp: %q is not an interface name (e.g. \"eth0\", or \"*\" for all)", name)
+		}
 	}
 	if c.Coalesce < 0 || c.Coalesce > maxCoalesce {
 		return fmt.Errorf("server.coalesce: %v out of range 0 (off) to %v", c.Coalesce, maxCoalesce)

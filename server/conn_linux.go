@@ -56,6 +56,7 @@ type worker struct {
 	kernRx bool // the kernel stamps every datagram's arrival
 	gather coalescer
 	ts     txStamps // transmit timestamps of replies to interleaved clients
+	hwOn   bool     // the socket reports hardware timestamps (h.hw)
 }
 
 // skippable reports whether failing to listen on ap should only be logged:
@@ -98,6 +99,15 @@ func (w *worker) setOptions() error {
 	w.kernRx = unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1) == nil
 	if !w.kernRx {
 		w.log.Warn("no kernel receive timestamps; using user-space time", "addr", w.local)
+	}
+	if hw := w.h.hw; hw != nil {
+		// Only with server.hwtimestamp: the plain path's socket
+		// options are otherwise those it always had.
+		if err := unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_TIMESTAMPING, hw.socketFlags()); err != nil {
+			w.log.Warn("no hardware timestamps on this socket", "addr", w.local, "err", err)
+		} else {
+			w.hwOn = true
+		}
 	}
 	if !w.pinfo {
 		return nil
@@ -236,18 +246,32 @@ func (w *worker) process() {
 // parseControl finds the kernel receive timestamp and, with pktinfo, the
 // local address and interface the request arrived on.
 func (w *worker) parseControl(b []byte) (rx time.Time, dst netip.Addr, ifindex int32, ok bool) {
+	var hwRx time.Time
 	for {
 		c, rest, more := mmsg.NextCmsg(b)
 		if !more {
+			if !hwRx.IsZero() && w.h.hw != nil {
+				if t, good := w.h.hw.toSys(ifindex, hwRx); good {
+					rx, ok = t, true
+				}
+			}
 			return rx, dst, ifindex, ok
 		}
 		b = rest
 		switch {
-		case c.Level == unix.SOL_SOCKET && (c.Type == unix.SCM_TIMESTAMPNS || c.Type == unix.SCM_TIMESTAMPING):
-			// SCM_TIMESTAMPING carries three timespecs; the first is the
-			// software one, which is all this socket asks for.
+		case c.Level == unix.SOL_SOCKET && c.Type == unix.SCM_TIMESTAMPNS:
 			if sec, nsec, good := mmsg.Timespec(c.Data); good && sec != 0 {
 				rx, ok = time.Unix(sec, nsec), true
+			}
+		case c.Level == unix.SOL_SOCKET && c.Type == unix.SCM_TIMESTAMPING:
+			// Only with hardware timestamps on: three timespecs, the
+			// software one first and the card's raw one third.
+			sw, hwRaw := scmTimestamping(c.Data)
+			if !sw.IsZero() && !ok {
+				rx, ok = sw, true
+			}
+			if !hwRaw.IsZero() {
+				hwRx = hwRaw
 			}
 		case c.Level == unix.IPPROTO_IP && c.Type == unix.IP_PKTINFO && len(c.Data) >= unix.SizeofInet4Pktinfo:
 			pi := (*unix.Inet4Pktinfo)(unsafe.Pointer(&c.Data[0]))
@@ -267,7 +291,7 @@ func (w *worker) buildControl(j int, dst netip.Addr, ifindex int32, stamp bool) 
 	b := w.tx.CtlBuf(j)
 	n := 0
 	if stamp {
-		n += putTxStampRequest(b)
+		n += putTxStampRequest(b, w.hwOn)
 	}
 	if w.pinfo && dst.IsValid() && !dst.IsMulticast() {
 		if w.v6 {

@@ -70,6 +70,10 @@ type handler struct {
 	// xleave holds the exchanges of interleaved clients; nil serves
 	// everyone in basic mode.
 	xleave *xleaveTable
+	// hw converts the hardware timestamps of the interfaces that have
+	// them on; nil without any (the I/O side's, kept here beside the
+	// clock mapping that every worker shares).
+	hw *hwStamps
 }
 
 // served maps a system-clock reading to the served clock.

@@ -89,6 +89,7 @@ func (r *Responder) Listen() error {
 	if n == 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
+	r.h.hw = openHW(r.cfg.HWTimestamp, r.log)
 	var ws []*worker
 	var bound []netip.AddrPort
 	for _, ap := range addrs {
@@ -151,6 +152,11 @@ func (r *Responder) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer reserveProcs(len(ws))()
+	if hw := r.h.hw; hw != nil {
+		hwDone := make(chan struct{})
+		go func() { hw.run(ctx); close(hwDone) }()
+		defer func() { cancel(); <-hwDone }()
+	}
 	errc := make(chan error, len(ws))
 	for _, w := range ws {
 		go func() { errc <- w.serve() }()

@@ -34,9 +34,9 @@ import (
 // after the kernel had numbered it). The kernel's time then replaces the
 // provisional transmit time in the interleaved table.
 //
-// Hardware timestamps are not used: they are in the network card's clock,
-// which would have to be tracked against the system clock (as chronyd's
-// hwtimestamp does), and loopback has none.
+// With server.hwtimestamp, a card that stamps in hardware reports the
+// reply's departure from the wire instead (hwstamp_linux.go), converted
+// from the card's clock to the system clock.
 
 const (
 	errBatch   = 16   // error-queue messages per recvmmsg
@@ -65,11 +65,31 @@ type txStamps struct {
 var tsCtlLen = unix.CmsgSpace(4)
 
 // putTxStampRequest writes the control message that asks for a software
-// transmit timestamp of one datagram into b and returns its length.
-func putTxStampRequest(b []byte) int {
+// (and with hw, hardware) transmit timestamp of one datagram into b and
+// returns its length.
+func putTxStampRequest(b []byte, hw bool) int {
 	d, n := mmsg.PutCmsg(b, unix.SOL_SOCKET, unix.SO_TIMESTAMPING, 4)
-	mmsg.PutUint32(d, unix.SOF_TIMESTAMPING_TX_SOFTWARE)
+	flags := uint32(unix.SOF_TIMESTAMPING_TX_SOFTWARE)
+	if hw {
+		flags |= unix.SOF_TIMESTAMPING_TX_HARDWARE
+	}
+	mmsg.PutUint32(d, flags)
 	return n
+}
+
+// scmTimestamping reads the software (first) and raw hardware (third)
+// timestamps of an SCM_TIMESTAMPING message; a zero one is absent.
+func scmTimestamping(d []byte) (sw, hwRaw time.Time) {
+	const size = int(unsafe.Sizeof(unix.Timespec{}))
+	if sec, nsec, ok := mmsg.Timespec(d); ok && (sec != 0 || nsec != 0) {
+		sw = time.Unix(sec, nsec)
+	}
+	if len(d) >= 3*size {
+		if sec, nsec, ok := mmsg.Timespec(d[2*size:]); ok && (sec != 0 || nsec != 0) {
+			hwRaw = time.Unix(sec, nsec)
+		}
+	}
+	return sw, hwRaw
 }
 
 // sentStamped records reply j, about to be sent with a timestamp request
@@ -121,7 +141,7 @@ func (w *worker) readTxStamps() {
 // applyTxStamp matches one error-queue message to a pending reply and sets
 // that exchange's transmit time to the kernel's.
 func (w *worker) applyTxStamp(frame, ctl []byte, flags int32) {
-	tx, ok := txStampOf(ctl)
+	tx, ok := txStampOf(ctl, w.h.hw)
 	if !ok || flags&unix.MSG_TRUNC != 0 {
 		return
 	}
@@ -165,23 +185,29 @@ func (s *txStamps) expire(nowNs int64) {
 	}
 }
 
-// txStampOf finds the software transmit timestamp in the control messages
-// of an error-queue message: an extended error of timestamping origin for
-// a send, and the time itself.
-func txStampOf(ctl []byte) (time.Time, bool) {
-	var tx time.Time
-	isStamp, haveTime := false, false
+// txStampOf finds the transmit timestamp in the control messages of an
+// error-queue message: an extended error of timestamping origin for a
+// send, and the time itself. A card's timestamp is converted through hw
+// (by the interface in the message's packet info) or, failing that, not
+// used at all: the SCM_TIMESTAMPNS beside it is then the time the message
+// was read, not sent.
+func txStampOf(ctl []byte, hw *hwStamps) (time.Time, bool) {
+	var ns, sw, hwRaw time.Time
+	var ifindex int32
+	isStamp := false
 	for {
 		c, rest, more := mmsg.NextCmsg(ctl)
 		if !more {
-			return tx, isStamp && haveTime
+			break
 		}
 		ctl = rest
 		switch {
-		case c.Level == unix.SOL_SOCKET && (c.Type == unix.SCM_TIMESTAMPNS || c.Type == unix.SCM_TIMESTAMPING):
+		case c.Level == unix.SOL_SOCKET && c.Type == unix.SCM_TIMESTAMPNS:
 			if sec, nsec, good := mmsg.Timespec(c.Data); good && sec != 0 {
-				tx, haveTime = time.Unix(sec, nsec), true
+				ns = time.Unix(sec, nsec)
 			}
+		case c.Level == unix.SOL_SOCKET && c.Type == unix.SCM_TIMESTAMPING:
+			sw, hwRaw = scmTimestamping(c.Data)
 		case (c.Level == unix.IPPROTO_IP && c.Type == unix.IP_RECVERR) ||
 			(c.Level == unix.IPPROTO_IPV6 && c.Type == unix.IPV6_RECVERR):
 			if len(c.Data) >= int(unsafe.Sizeof(unix.SockExtendedErr{})) {
@@ -189,6 +215,22 @@ func txStampOf(ctl []byte) (time.Time, bool) {
 				isStamp = ee.Errno == uint32(unix.ENOMSG) &&
 					ee.Origin == unix.SO_EE_ORIGIN_TIMESTAMPING && ee.Info == unix.SCM_TSTAMP_SND
 			}
+		case c.Level == unix.IPPROTO_IP && c.Type == unix.IP_PKTINFO && len(c.Data) >= unix.SizeofInet4Pktinfo:
+			ifindex = (*unix.Inet4Pktinfo)(unsafe.Pointer(&c.Data[0])).Ifindex
+		case c.Level == unix.IPPROTO_IPV6 && c.Type == unix.IPV6_PKTINFO && len(c.Data) >= unix.SizeofInet6Pktinfo:
+			ifindex = int32((*unix.Inet6Pktinfo)(unsafe.Pointer(&c.Data[0])).Ifindex)
 		}
 	}
+	switch {
+	case !isStamp:
+		return time.Time{}, false
+	case !hwRaw.IsZero():
+		if hw == nil {
+			return time.Time{}, false
+		}
+		return hw.toSys(ifindex, hwRaw)
+	case !sw.IsZero():
+		return sw, true
+	}
+	return ns, !ns.IsZero()
 }

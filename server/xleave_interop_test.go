@@ -4,6 +4,7 @@ package server
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +22,7 @@ import (
 // the options opts on its server line, never touching this machine's clock
 // (-x), its command socket in a temporary directory. It returns that
 // socket's path for chronyc.
-func startChronydClient(t *testing.T, port uint16, opts string) string {
+func startChronydClient(t *testing.T, host string, port uint16, opts string) string {
 	t.Helper()
 	bin := testenv.Tool(t, "chronyd")
 	dir, err := os.MkdirTemp("", "xleave") // short: a socket path has 108 bytes
@@ -33,13 +34,13 @@ func startChronydClient(t *testing.T, port uint16, opts string) string {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(dir, "c.sock")
-	conf := fmt.Sprintf(`server 127.0.0.1 port %d %s
+	conf := fmt.Sprintf(`server %s port %d %s
 port 0
 bindcmdaddress %s
 cmdport 0
 pidfile %s
 driftfile %s
-`, port, opts, sock, filepath.Join(dir, "chronyd.pid"), filepath.Join(dir, "drift"))
+`, host, port, opts, sock, filepath.Join(dir, "chronyd.pid"), filepath.Join(dir, "drift"))
 	path := filepath.Join(dir, "chrony.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
@@ -74,21 +75,25 @@ var (
 )
 
 // TestChronydXleave checks interleaved mode with chronyd 4.3's xleave as
-// the client: chronyc ntpdata reports its last sample as interleaved.
+// the client, over IPv4 and IPv6: chronyc ntpdata reports its last sample
+// as interleaved, and the responder sent it with a kernel transmit time.
 func TestChronydXleave(t *testing.T) {
-	r := startResponder(t, syncedState(), 2, []string{"127.0.0.1:0"})
-	port := r.Addrs()[0].Port()
-	sock := startChronydClient(t, port, "xleave iburst minpoll -6 maxpoll -6")
-	var last string
-	proctest.Eventually(t, 60*time.Second, 250*time.Millisecond, "chronyd reporting Interleaved: Yes", func() bool {
-		last = chronyc(t, sock, "ntpdata", "127.0.0.1")
-		m := interleavedRE.FindStringSubmatch(last)
-		return m != nil && m[1] == "Yes"
-	})
-	t.Logf("chronyc ntpdata:\n%s", last)
-	c := r.Counters()
-	if c.Interleaved == 0 || c.TxStamps == 0 {
-		t.Fatalf("responder counted %d interleaved replies and %d kernel transmit timestamps", c.Interleaved, c.TxStamps)
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		t.Run(host, func(t *testing.T) {
+			r := startResponder(t, syncedState(), 2, []string{netip.AddrPortFrom(netip.MustParseAddr(host), 0).String()})
+			sock := startChronydClient(t, host, r.Addrs()[0].Port(), "xleave iburst minpoll -6 maxpoll -6")
+			var last string
+			proctest.Eventually(t, 60*time.Second, 250*time.Millisecond, "chronyd reporting Interleaved: Yes", func() bool {
+				last = chronyc(t, sock, "ntpdata", host)
+				m := interleavedRE.FindStringSubmatch(last)
+				return m != nil && m[1] == "Yes"
+			})
+			t.Logf("chronyc ntpdata:\n%s", last)
+			c := r.Counters()
+			if c.Interleaved == 0 || c.TxStamps == 0 {
+				t.Fatalf("responder counted %d interleaved replies and %d kernel transmit timestamps", c.Interleaved, c.TxStamps)
+			}
+		})
 	}
 }
 
@@ -97,7 +102,7 @@ func TestChronydXleave(t *testing.T) {
 func TestChronydBasicKeepsNoState(t *testing.T) {
 	r := startResponder(t, syncedState(), 1, []string{"127.0.0.1:0"})
 	port := r.Addrs()[0].Port()
-	sock := startChronydClient(t, port, "iburst minpoll -6 maxpoll -6")
+	sock := startChronydClient(t, "127.0.0.1", port, "iburst minpoll -6 maxpoll -6")
 	var last string
 	proctest.Eventually(t, 60*time.Second, 250*time.Millisecond, "chronyd receiving 10 replies", func() bool {
 		last = chronyc(t, sock, "ntpdata", "127.0.0.1")
