@@ -84,9 +84,10 @@ func (h *handler) served(sys time.Time) time.Time {
 	return h.serveTime(sys)
 }
 
-// handle decides what to do with req, received from src at rx, and for
-// outReply builds the reply into out (at least replyLen bytes) with a zero
-// transmit timestamp. It counts the datagram in c.
+// handle decides what to do with req, received from src at rx, and for a
+// reply (outReply, outReplyStamp, outReplyXleave; see reply) builds it
+// into out (at least replyLen bytes), with a zero transmit timestamp
+// unless interleaved. It counts the datagram in c.
 func (h *handler) handle(req []byte, src netip.AddrPort, rx time.Time, out []byte, c *Counters) outcome {
 	c.Received++
 	version, mode, err := ntp.PeekMode(req)

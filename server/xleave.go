@@ -100,23 +100,30 @@ func (t *xleaveTable) take(addr netip.Addr, origin ntp.Time) (tx ntp.Time, kerne
 }
 
 // save records an exchange with addr: its receive timestamp as sent and the
-// provisional transmit time of the reply. A free way is taken, or else the
-// one with the oldest exchange.
+// provisional transmit time of the reply. The same exchange recorded
+// again replaces itself; otherwise a free way is taken, or else the one
+// with the oldest exchange.
 func (t *xleaveTable) save(addr netip.Addr, rx, tx ntp.Time) {
+	a := addr.As16()
 	b := t.bucket(rx)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	victim := 0
+	victim := -1
 	for i := range b.e {
-		if b.e[i].rx == 0 {
-			victim = i
+		e := &b.e[i]
+		if e.rx == rx && e.addr == a {
+			victim = i // this exchange again: a send retried
 			break
 		}
-		if int64(b.e[i].rx-b.e[victim].rx) < 0 {
+		switch {
+		case victim < 0:
+			victim = i
+		case b.e[victim].rx == 0:
+		case e.rx == 0 || int64(e.rx-b.e[victim].rx) < 0:
 			victim = i
 		}
 	}
-	b.e[victim] = xleaveEntry{addr: addr.As16(), rx: rx, tx: tx}
+	b.e[victim] = xleaveEntry{addr: a, rx: rx, tx: tx}
 }
 
 // setKernelTx replaces the provisional transmit time of the exchange whose

@@ -337,3 +337,19 @@ func TestSealXmit(t *testing.T) {
 		}
 	}
 }
+
+// TestXleaveTableResave checks that recording one exchange twice (a send
+// retried after EINTR) holds it once.
+func TestXleaveTableResave(t *testing.T) {
+	tab := newXleaveTable(1)
+	rx := ntp.TimeFrom(testNow) | rxFlag
+	tab.save(xlB, rx+2, 1)
+	tab.save(xlA, rx, 5)
+	tab.save(xlA, rx, 7)
+	if n := tab.live(); n != 2 {
+		t.Fatalf("%d entries, want 2", n)
+	}
+	if tx, _, ok := tab.take(xlA, rx); !ok || tx != 7 {
+		t.Fatalf("take = %v, %v; want the later record", tx, ok)
+	}
+}
