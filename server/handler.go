@@ -128,12 +128,16 @@ func (h *handler) handle(req []byte, src netip.AddrPort, rx time.Time, out []byt
 	}
 	switch verdict {
 	case Serve:
+		h.reply(req, version, rx, out)
 		c.Answered++
-		o := h.reply(req, version, src, rx, out)
-		if o == outReplyXleave {
-			c.Interleaved++
+		// Off the plain path only when the origin may be one of ours.
+		if h.xleave != nil && req[origOffset+7]&rxFlag != 0 {
+			o := h.interleave(req, version, src, out)
+			if o == outReplyXleave {
+				c.Interleaved++
+			}
+			return o
 		}
-		return o
 	case KissDeny:
 		kiss(req, version, rx, ntp.KissDENY, out)
 		c.KoD[kodDeny]++
@@ -172,15 +176,10 @@ func answerable(src netip.AddrPort) bool {
 	return src.Port() != 0 && a.IsValid() && !a.IsUnspecified() && !a.IsMulticast()
 }
 
-// reply builds a server reply from the published state, in interleaved
-// mode when the client asks and its previous exchange is known, and says
-// how it must be sent: outReply (stamp it as it leaves), outReplyStamp (the
-// same, and record the exchange for the client's next, interleaved,
-// request) or outReplyXleave (the transmit timestamp is the previous
-// reply's departure; record this exchange too). An authenticated (NTS)
-// reply path builds its header with reply too, then passes the outcome
-// through sealXmit before computing its authenticator.
-func (h *handler) reply(req []byte, version uint8, src netip.AddrPort, rx time.Time, out []byte) outcome {
+// reply builds a basic-mode server reply from the published state; its
+// receive timestamp has the low bit set that marks it as one (see
+// xleave.go).
+func (h *handler) reply(req []byte, version uint8, rx time.Time, out []byte) {
 	st := h.state.Load()
 	hdr := ntp.Header{
 		Version:  version,
@@ -188,11 +187,6 @@ func (h *handler) reply(req []byte, version uint8, src netip.AddrPort, rx time.T
 		Poll:     int8(req[2]),
 		RecvTime: ntp.TimeFrom(rx) | rxFlag,
 		OrigTime: ntp.Time(binary.BigEndian.Uint64(req[xmitOffset:])),
-	}
-	o := outReply
-	// Off the plain path only when the origin may be one of ours.
-	if h.xleave != nil && req[origOffset+7]&rxFlag != 0 {
-		o = h.interleave(req, version, src, &hdr)
 	}
 	if st == nil {
 		hdr.Leap = ntp.LeapNotInSync
@@ -219,13 +213,20 @@ func (h *handler) reply(req []byte, version uint8, src netip.AddrPort, rx time.T
 		}
 	}
 	hdr.Encode(out)
-	return o
 }
 
-// interleave finishes timestamps for a request whose origin may be one of
-// this server's receive timestamps.
-func (h *handler) interleave(req []byte, version uint8, src netip.AddrPort, hdr *ntp.Header) outcome {
-	origin, asks := asksInterleaved(req, version, hdr.RecvTime)
+// interleave turns out, reply's answer to req from src, into an
+// interleaved one when the client asks and its previous exchange is
+// known, and says how the reply must be sent: outReply (stamp it as it
+// leaves), outReplyStamp (the same, and record the exchange for the
+// client's next, interleaved, request) or outReplyXleave (the transmit
+// timestamp is the previous reply's departure; record this exchange too).
+// An authenticated (NTS) reply path builds its header with reply and
+// interleave too, then passes the outcome through sealXmit before
+// computing its authenticator.
+func (h *handler) interleave(req []byte, version uint8, src netip.AddrPort, out []byte) outcome {
+	rx := ntp.Time(binary.BigEndian.Uint64(out[recvOffset:]))
+	origin, asks := asksInterleaved(req, version, rx)
 	if !asks {
 		return outReply
 	}
@@ -236,8 +237,8 @@ func (h *handler) interleave(req []byte, version uint8, src netip.AddrPort, hdr 
 	// RFC 9769: the origin timestamp of an interleaved reply is the
 	// request's receive timestamp, which tells the client that the
 	// transmit timestamp is that of the previous reply.
-	hdr.OrigTime = ntp.Time(binary.BigEndian.Uint64(req[recvOffset:]))
-	hdr.XmitTime = tx &^ rxFlag
+	copy(out[origOffset:origOffset+8], req[recvOffset:recvOffset+8])
+	binary.BigEndian.PutUint64(out[xmitOffset:], uint64(tx&^rxFlag))
 	return outReplyXleave
 }
 
