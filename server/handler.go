@@ -128,9 +128,10 @@ func (h *handler) handle(req []byte, src netip.AddrPort, rx time.Time, out []byt
 	}
 	switch verdict {
 	case Serve:
+		// buildReply, spelt out: the plain path makes one call, as
+		// before interleaved mode.
 		h.reply(req, version, rx, out)
 		c.Answered++
-		// Off the plain path only when the origin may be one of ours.
 		if h.xleave != nil && req[origOffset+7]&rxFlag != 0 {
 			o := h.interleave(req, version, src, out)
 			if o == outReplyXleave {
@@ -174,6 +175,22 @@ func (h *handler) controlVerdict(src netip.AddrPort, rx time.Time, c *Counters) 
 func answerable(src netip.AddrPort) bool {
 	a := src.Addr()
 	return src.Port() != 0 && a.IsValid() && !a.IsUnspecified() && !a.IsMulticast()
+}
+
+// buildReply builds the reply to req, received from src at rx, into out,
+// in interleaved mode when the client asks and its previous exchange is
+// known, and returns the outcome to send it with (see interleave). It is
+// what handle does for a request it serves (there inline). An
+// authenticated (NTS) reply path calls it too, appends its extension
+// fields, and passes the outcome through sealXmit before computing its
+// authenticator.
+func (h *handler) buildReply(req []byte, version uint8, src netip.AddrPort, rx time.Time, out []byte) outcome {
+	h.reply(req, version, rx, out)
+	// Off the plain path only when the origin may be one of ours.
+	if h.xleave != nil && req[origOffset+7]&rxFlag != 0 {
+		return h.interleave(req, version, src, out)
+	}
+	return outReply
 }
 
 // reply builds a basic-mode server reply from the published state; its
@@ -221,9 +238,6 @@ func (h *handler) reply(req []byte, version uint8, rx time.Time, out []byte) {
 // leaves), outReplyStamp (the same, and record the exchange for the
 // client's next, interleaved, request) or outReplyXleave (the transmit
 // timestamp is the previous reply's departure; record this exchange too).
-// An authenticated (NTS) reply path builds its header with reply and
-// interleave too, then passes the outcome through sealXmit before
-// computing its authenticator.
 func (h *handler) interleave(req []byte, version uint8, src netip.AddrPort, out []byte) outcome {
 	rx := ntp.Time(binary.BigEndian.Uint64(out[recvOffset:]))
 	origin, asks := asksInterleaved(req, version, rx)
@@ -245,7 +259,7 @@ func (h *handler) interleave(req []byte, version uint8, src netip.AddrPort, out 
 // sealXmit is for a reply path whose header is authenticated, as NTS's
 // is (RFC 8915): the transmit timestamp must be in place before the
 // authenticator is computed, so it cannot be written as the reply leaves.
-// Given out, a header built by reply, and reply's outcome, it stamps the
+// Given out, a header built by buildReply, and its outcome, it stamps the
 // transmit timestamp now when reply left that to the sender, and returns
 // the outcome to send the sealed reply with. In interleaved mode the
 // header already carries the previous reply's kernel transmit time, which

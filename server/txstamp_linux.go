@@ -61,9 +61,6 @@ type txStamps struct {
 	busy    bool // the error queue may hold timestamps
 }
 
-// tsCtlLen is the space of the SO_TIMESTAMPING control message of a send.
-var tsCtlLen = unix.CmsgSpace(4)
-
 // putTxStampRequest writes the control message that asks for a software
 // (and with hw, hardware) transmit timestamp of one datagram into b and
 // returns its length.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/netip"
 	"sync"
@@ -351,5 +352,44 @@ func TestXleaveTableResave(t *testing.T) {
 	}
 	if tx, _, ok := tab.take(xlA, rx); !ok || tx != 7 {
 		t.Fatalf("take = %v, %v; want the later record", tx, ok)
+	}
+}
+
+// TestBuildReplyIsHandle checks that buildReply, which an NTS path calls,
+// answers as handle does, in basic and interleaved mode alike.
+func TestBuildReplyIsHandle(t *testing.T) {
+	hs := [2]*handler{newTestHandler(testState), newTestHandler(testState)}
+	for _, h := range hs {
+		h.xleave = newXleaveTable(4)
+	}
+	cl := &xleaveClient{src: testSrc, interleave: true}
+	now := testNow
+	var modes []outcome
+	for range 5 {
+		now = now.Add(time.Second)
+		req := cl.request(now)
+		rx := now.Add(10 * time.Microsecond)
+		var outs [2][]byte
+		var os [2]outcome
+		for i, h := range hs {
+			outs[i] = make([]byte, replyLen)
+			if i == 0 {
+				var c Counters
+				os[i] = h.handle(req, cl.src, rx, outs[i], &c)
+			} else {
+				os[i] = h.buildReply(req, 4, cl.src, rx, outs[i])
+			}
+			if os[i].recorded() {
+				h.xleave.save(cl.src.Addr(), ntp.Time(binary.BigEndian.Uint64(outs[i][recvOffset:])), ntp.TimeFrom(rx.Add(time.Microsecond)))
+			}
+		}
+		if os[0] != os[1] || !bytes.Equal(outs[0], outs[1]) {
+			t.Fatalf("handle: %d %x\nbuildReply: %d %x", os[0], outs[0], os[1], outs[1])
+		}
+		modes = append(modes, os[0])
+		cl.received(outs[0], now.Add(30*time.Microsecond))
+	}
+	if modes[len(modes)-1] != outReplyXleave {
+		t.Fatalf("outcomes %v: never interleaved", modes)
 	}
 }
