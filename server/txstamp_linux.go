@@ -39,9 +39,12 @@ import (
 // from the card's clock to the system clock.
 
 const (
-	errBatch   = 16   // error-queue messages per recvmmsg
-	errBufLen  = 2048 // a frame's headers and the whole reply
-	pendingLen = 128  // replies awaiting their timestamp, per worker
+	errBatch  = 16   // error-queue messages per recvmmsg
+	errBufLen = 2048 // a frame's headers and the whole reply
+	// errCtlLen holds both timestamp messages, the extended error with
+	// its IPv6 address, and the packet info.
+	errCtlLen  = 512
+	pendingLen = 128 // replies awaiting their timestamp, per worker
 	// errDrains bounds the recvmmsg calls of one drain.
 	errDrains = 8
 )
@@ -111,7 +114,7 @@ func (w *worker) sentStamped(j int, tx ntp.Time, nowNs int64) {
 func (w *worker) readTxStamps() {
 	s := &w.ts
 	if s.errq == nil {
-		s.errq = mmsg.NewBatch(errBatch, errBufLen, ctlLen)
+		s.errq = mmsg.NewBatch(errBatch, errBufLen, errCtlLen)
 	}
 	drained := false
 	for range errDrains {

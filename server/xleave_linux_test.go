@@ -37,7 +37,7 @@ func TestInterleavedKernelTx(t *testing.T) {
 		if _, err := unix.Write(fd, req); err != nil {
 			t.Fatal(err)
 		}
-		n, oobn, _, _, err := unix.Recvmsg(fd, resp, oob, 0)
+		n, oobn, _, _, err := recvmsgRetry(fd, resp, oob)
 		if err != nil || n != replyLen {
 			t.Fatalf("reply %d: %d bytes, %v", i, n, err)
 		}
