@@ -230,7 +230,13 @@ func (w *worker) process() {
 		j := w.ntx
 		o := w.h.handle(w.rx.Data(i), w.rx.Addr(i), rxTime, w.tx.Buf(j), &w.c)
 		switch o {
-		case outReply, outReplyStamp, outReplyXleave, outReplySealed, outReplySealedStamp:
+		case outReply:
+			w.tx.CopyAddr(j, w.rx, i)
+			w.tx.SetData(j, replyLen)
+			w.tx.SetControl(j, w.buildControl(j, dst, ifindex, false))
+			w.out[j] = o
+			w.ntx++
+		case outReplyStamp, outReplyXleave, outReplySealed, outReplySealedStamp:
 			w.tx.CopyAddr(j, w.rx, i)
 			w.tx.SetData(j, replyLen)
 			w.tx.SetControl(j, w.buildControl(j, dst, ifindex, o.recorded()))

@@ -32,16 +32,11 @@ import (
 func (w *worker) send() {
 	stamped := false
 	for j := 0; j < w.ntx; j++ {
-		o := w.out[j]
 		for {
-			now := time.Now()
-			tx := ntp.TimeFrom(w.h.served(now))
-			if !o.presetXmit() {
-				stampXmit(w.tx.Buf(j), tx)
-			}
-			if o.recorded() {
-				w.sentStamped(j, tx, now.UnixNano())
-				stamped = true
+			if w.out[j] == outReply {
+				stampXmit(w.tx.Buf(j), ntp.TimeFrom(w.h.served(time.Now())))
+			} else {
+				stamped = w.prepare(j) || stamped
 			}
 			errno := mmsg.SendOne(uintptr(w.fd), w.tx, j, unix.MSG_NOSIGNAL)
 			if errno == unix.EINTR {
@@ -58,4 +53,20 @@ func (w *worker) send() {
 	if stamped {
 		w.readTxStamps()
 	}
+}
+
+// prepare stamps and records reply j, of any outcome but outReply, just
+// before it is sent, and reports whether it asks for a kernel timestamp.
+func (w *worker) prepare(j int) bool {
+	o := w.out[j]
+	now := time.Now()
+	tx := ntp.TimeFrom(w.h.served(now))
+	if !o.presetXmit() {
+		stampXmit(w.tx.Buf(j), tx)
+	}
+	if !o.recorded() {
+		return false
+	}
+	w.sentStamped(j, tx, now.UnixNano())
+	return true
 }

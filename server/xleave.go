@@ -26,6 +26,9 @@ import (
 // Only such requests, in NTPv4, with a receive timestamp different from
 // their transmit timestamp (a basic symmetric peer's would be equal), keep
 // state here; everyone else is served in basic mode with nothing stored.
+// (A broken client that fills its origin with something else, bit set and
+// not later than the request's arrival, costs one table entry, as it does
+// chronyd.)
 // A new interleaved client gets its first interleaved reply on its third
 // request: the first tells it the server's receive timestamp, the second
 // echoes it and has its reply's transmit time recorded, the third is
