@@ -178,11 +178,7 @@ func (hw *hwStamps) toSys(ifindex int32, raw time.Time) (time.Time, bool) {
 // second at first and then once a second, until ctx is done; then it
 // closes the clocks.
 func (hw *hwStamps) run(ctx context.Context) {
-	defer func() {
-		for _, hi := range hw.ifs {
-			unix.Close(hi.ptpFd)
-		}
-	}()
+	defer hw.close()
 	failed := make([]bool, len(hw.ifs))
 	for n := 0; ; n++ {
 		for i, hi := range hw.ifs {
@@ -231,4 +227,11 @@ func (hi *hwIface) sample() error {
 	}
 	hi.clock.add(p.Device.Sec*1e9+int64(p.Device.Nsec), p.Realtime.Sec*1e9+int64(p.Realtime.Nsec))
 	return nil
+}
+
+// close closes the cards' clocks.
+func (hw *hwStamps) close() {
+	for _, hi := range hw.ifs {
+		unix.Close(hi.ptpFd)
+	}
 }

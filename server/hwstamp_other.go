@@ -18,3 +18,5 @@ func openHW(names []string, log *slog.Logger) *hwStamps {
 }
 
 func (*hwStamps) run(context.Context) {}
+
+func (*hwStamps) close() {}

@@ -103,6 +103,7 @@ func (r *Responder) Listen() error {
 				for _, w := range ws {
 					w.close()
 				}
+				r.closeHW()
 				return fmt.Errorf("listen on %v: %w", ap, err)
 			}
 			if i == 0 {
@@ -113,6 +114,7 @@ func (r *Responder) Listen() error {
 		}
 	}
 	if len(ws) == 0 {
+		r.closeHW()
 		return errors.New("server: no address could be listened on")
 	}
 	r.shared = make([]sharedCounters, len(ws))
@@ -121,6 +123,15 @@ func (r *Responder) Listen() error {
 	}
 	r.workers, r.addrs = ws, bound
 	return nil
+}
+
+// closeHW releases the hardware timestamping set up by a Listen that
+// failed.
+func (r *Responder) closeHW() {
+	if r.h.hw != nil {
+		r.h.hw.close()
+		r.h.hw = nil
+	}
 }
 
 // Addrs returns the addresses listened on, with the ports actually bound.
