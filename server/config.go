@@ -24,6 +24,12 @@ type Config struct {
 	// Timestamps stay exact (see coalescer); only the round trip grows.
 	// Zero disables it.
 	Coalesce time.Duration `toml:"coalesce"`
+	// HWTimestamp names the interfaces whose network cards should stamp
+	// requests and replies in hardware, where they can ("*": every
+	// interface that can). Off by default: switching a card's timestamps
+	// on needs CAP_NET_ADMIN and changes it for every program on the
+	// machine. Software timestamps stand wherever hardware ones fail.
+	HWTimestamp []string `toml:"hwtimestamp"`
 }
 
 // DefaultConfig listens on port 123 of every IPv4 and IPv6 address, with one
@@ -65,6 +71,11 @@ func (c Config) Validate() error {
 			return setting.Errorf(key, "%q listed twice", s)
 		}
 		seen[ap] = true
+	}
+	for _, name := range c.HWTimestamp {
+		if name == "" || len(name) > 15 {
+			return setting.Errorf("hwtimestamp", "%q is not an interface name (e.g. \"eth0\", or \"*\" for all)", name)
+		}
 	}
 	return setting.First(
 		setting.Int("workers", c.Workers, 0, maxWorkers),

@@ -55,6 +55,8 @@ type worker struct {
 	c      Counters
 	kernRx bool // the kernel stamps every datagram's arrival
 	gather coalescer
+	ts     txStamps // transmit timestamps of replies to interleaved clients
+	hwOn   bool     // the socket reports hardware timestamps (h.hw)
 }
 
 // skippable reports whether failing to listen on ap should only be logged:
@@ -97,6 +99,15 @@ func (w *worker) setOptions() error {
 	w.kernRx = unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1) == nil
 	if !w.kernRx {
 		w.log.Warn("no kernel receive timestamps; using user-space time", "addr", w.local)
+	}
+	if hw := w.h.hw; hw != nil {
+		// Only with server.hwtimestamp: the plain path's socket
+		// options are otherwise those it always had.
+		if err := unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_TIMESTAMPING, hw.socketFlags()); err != nil {
+			w.log.Warn("no hardware timestamps on this socket", "addr", w.local, "err", err)
+		} else {
+			w.hwOn = true
+		}
 	}
 	if !w.pinfo {
 		return nil
@@ -152,7 +163,16 @@ func (w *worker) serve() error {
 	yielded := time.Now()
 	for !w.stop.Load() {
 		if !w.recv(unix.MSG_WAITFORONE) {
+			if w.ts.busy {
+				w.readTxStamps()
+				w.shared.publish(&w.c)
+			}
 			continue
+		}
+		if w.ts.busy {
+			// Timestamps that came after the last send (hardware,
+			// or a queueing device): before this batch needs them.
+			w.readTxStamps()
 		}
 		if w.userRx.Sub(yielded) > yieldEvery {
 			// The runtime preempts a goroutine that has not been
@@ -213,7 +233,13 @@ func (w *worker) process() {
 		case outReply:
 			w.tx.CopyAddr(j, w.rx, i)
 			w.tx.SetData(j, replyLen)
-			w.tx.SetControl(j, w.buildControl(j, dst, ifindex))
+			w.tx.SetControl(j, w.buildControl(j, dst, ifindex, false))
+			w.out[j] = o
+			w.ntx++
+		case outReplyStamp, outReplyXleave, outReplySealed, outReplySealedStamp:
+			w.tx.CopyAddr(j, w.rx, i)
+			w.tx.SetData(j, replyLen)
+			w.tx.SetControl(j, w.buildControl(j, dst, ifindex, o.recorded()))
 			w.out[j] = o
 			w.ntx++
 		case outControl:
@@ -226,18 +252,32 @@ func (w *worker) process() {
 // parseControl finds the kernel receive timestamp and, with pktinfo, the
 // local address and interface the request arrived on.
 func (w *worker) parseControl(b []byte) (rx time.Time, dst netip.Addr, ifindex int32, ok bool) {
+	var hwRx time.Time
 	for {
 		c, rest, more := mmsg.NextCmsg(b)
 		if !more {
+			if !hwRx.IsZero() && w.h.hw != nil {
+				if t, good := w.h.hw.toSys(ifindex, hwRx); good {
+					rx, ok = t, true
+				}
+			}
 			return rx, dst, ifindex, ok
 		}
 		b = rest
 		switch {
-		case c.Level == unix.SOL_SOCKET && (c.Type == unix.SCM_TIMESTAMPNS || c.Type == unix.SCM_TIMESTAMPING):
-			// SCM_TIMESTAMPING carries three timespecs; the first is the
-			// software one, which is all this socket asks for.
+		case c.Level == unix.SOL_SOCKET && c.Type == unix.SCM_TIMESTAMPNS:
 			if sec, nsec, good := mmsg.Timespec(c.Data); good && sec != 0 {
 				rx, ok = time.Unix(sec, nsec), true
+			}
+		case c.Level == unix.SOL_SOCKET && c.Type == unix.SCM_TIMESTAMPING:
+			// Only with hardware timestamps on: three timespecs, the
+			// software one first and the card's raw one third.
+			sw, hwRaw := scmTimestamping(c.Data)
+			if !sw.IsZero() && !ok {
+				rx, ok = sw, true
+			}
+			if !hwRaw.IsZero() {
+				hwRx = hwRaw
 			}
 		case c.Level == unix.IPPROTO_IP && c.Type == unix.IP_PKTINFO && len(c.Data) >= unix.SizeofInet4Pktinfo:
 			pi := (*unix.Inet4Pktinfo)(unsafe.Pointer(&c.Data[0]))
@@ -251,18 +291,22 @@ func (w *worker) parseControl(b []byte) (rx time.Time, dst netip.Addr, ifindex i
 
 // buildControl writes the control messages of reply j: the source address
 // that the request was sent to (so that a multi-homed server answers from
-// the address the client asked). It returns their length.
-func (w *worker) buildControl(j int, dst netip.Addr, ifindex int32) int {
+// the address the client asked) and, with stamp, the request for a kernel
+// transmit timestamp. It returns their length.
+func (w *worker) buildControl(j int, dst netip.Addr, ifindex int32, stamp bool) int {
 	b := w.tx.CtlBuf(j)
 	n := 0
+	if stamp {
+		n += putTxStampRequest(b, w.hwOn)
+	}
 	if w.pinfo && dst.IsValid() && !dst.IsMulticast() {
 		if w.v6 {
-			d, sp := mmsg.PutCmsg(b, unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, unix.SizeofInet6Pktinfo)
+			d, sp := mmsg.PutCmsg(b[n:], unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, unix.SizeofInet6Pktinfo)
 			pi := (*unix.Inet6Pktinfo)(unsafe.Pointer(&d[0]))
 			pi.Addr, pi.Ifindex = dst.As16(), uint32(ifindex)
 			n += sp
 		} else {
-			d, sp := mmsg.PutCmsg(b, unix.IPPROTO_IP, unix.IP_PKTINFO, unix.SizeofInet4Pktinfo)
+			d, sp := mmsg.PutCmsg(b[n:], unix.IPPROTO_IP, unix.IP_PKTINFO, unix.SizeofInet4Pktinfo)
 			pi := (*unix.Inet4Pktinfo)(unsafe.Pointer(&d[0]))
 			*pi = unix.Inet4Pktinfo{Ifindex: ifindex, Spec_dst: dst.As4()}
 			n += sp
@@ -287,6 +331,9 @@ func (w *worker) unanswer(j int) {
 		}
 	} else {
 		w.c.Answered--
+		if w.out[j] == outReplyXleave {
+			w.c.Interleaved--
+		}
 	}
 	w.c.Dropped[DropSend]++
 }

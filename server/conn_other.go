@@ -3,6 +3,7 @@
 package server
 
 import (
+	"encoding/binary"
 	"errors"
 	"log/slog"
 	"net"
@@ -51,9 +52,17 @@ func (w *worker) serve() error {
 		}
 		rx := w.h.served(time.Now())
 		src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
-		switch w.h.handle(buf[:n], src, rx, out, &c) {
-		case outReply:
-			stampXmit(out, ntp.TimeFrom(w.h.served(time.Now())))
+		switch o := w.h.handle(buf[:n], src, rx, out, &c); o {
+		case outReply, outReplyStamp, outReplyXleave, outReplySealed, outReplySealedStamp:
+			// No kernel transmit timestamps here: an interleaved
+			// client gets the user-space time taken before sending.
+			tx := ntp.TimeFrom(w.h.served(time.Now()))
+			if !o.presetXmit() {
+				stampXmit(out, tx)
+			}
+			if o.recorded() {
+				w.h.xleave.save(src.Addr(), ntp.Time(binary.BigEndian.Uint64(out[recvOffset:])), tx&^rxFlag)
+			}
 			if _, err := w.conn.WriteToUDPAddrPort(out, src); err != nil {
 				c.Dropped[DropSend]++
 			}

@@ -48,6 +48,12 @@ type Counters struct {
 	Received uint64 // datagrams read
 	Answered uint64 // normal replies sent (kiss-o'-death not included)
 	Control  uint64 // mode 6 datagrams handed to the control handler
+	// Interleaved counts the replies (within Answered) sent in interleaved
+	// mode (RFC 9769), carrying an earlier reply's kernel transmit time.
+	Interleaved uint64
+	// TxStamps counts the kernel transmit timestamps read back for replies
+	// to interleaved clients.
+	TxStamps uint64
 	Dropped  [numDropReasons]uint64
 	KoD      [numKoD]uint64 // kiss-o'-death replies by code: DENY, RATE, RSTR
 }
@@ -96,6 +102,8 @@ func (c *Counters) add(o *Counters) {
 	c.Received += o.Received
 	c.Answered += o.Answered
 	c.Control += o.Control
+	c.Interleaved += o.Interleaved
+	c.TxStamps += o.TxStamps
 	for i := range c.Dropped {
 		c.Dropped[i] += o.Dropped[i]
 	}
@@ -109,6 +117,7 @@ func (c *Counters) add(o *Counters) {
 // atomic add per counter per batch, not per packet.
 type sharedCounters struct {
 	received, answered, control atomic.Uint64
+	interleaved, txStamps       atomic.Uint64
 	dropped                     [numDropReasons]atomic.Uint64
 	kod                         [numKoD]atomic.Uint64
 	_                           [64]byte // keep workers off each other's cache lines
@@ -124,6 +133,12 @@ func (s *sharedCounters) publish(c *Counters) {
 	if c.Control != 0 {
 		s.control.Add(c.Control)
 	}
+	if c.Interleaved != 0 {
+		s.interleaved.Add(c.Interleaved)
+	}
+	if c.TxStamps != 0 {
+		s.txStamps.Add(c.TxStamps)
+	}
 	for i, v := range c.Dropped {
 		if v != 0 {
 			s.dropped[i].Add(v)
@@ -138,7 +153,8 @@ func (s *sharedCounters) publish(c *Counters) {
 }
 
 func (s *sharedCounters) load() Counters {
-	c := Counters{Received: s.received.Load(), Answered: s.answered.Load(), Control: s.control.Load()}
+	c := Counters{Received: s.received.Load(), Answered: s.answered.Load(), Control: s.control.Load(),
+		Interleaved: s.interleaved.Load(), TxStamps: s.txStamps.Load()}
 	for i := range c.Dropped {
 		c.Dropped[i] = s.dropped[i].Load()
 	}

@@ -14,9 +14,37 @@ type outcome uint8
 
 const (
 	outDrop    outcome = iota // no reply
-	outReply                  // send the 48-byte reply built in out
+	outReply                  // send the 48-byte reply built in out, stamped as it goes
 	outControl                // hand the request to the control handler
+	// outReplyStamp is outReply to a client that asks for interleaved
+	// mode: the exchange is recorded and the kernel's transmit timestamp
+	// of the reply requested, for the client's next request.
+	outReplyStamp
+	// outReplyXleave is an interleaved reply: its transmit timestamp is
+	// already set (the previous reply's departure) and must not be
+	// overwritten; otherwise as outReplyStamp.
+	outReplyXleave
+	// outReplySealed is a reply whose header is authenticated (NTS): its
+	// transmit timestamp was set before the authenticator was computed
+	// and must not be overwritten. outReplySealedStamp is the same to a
+	// client that asks for interleaved mode, recorded as outReplyStamp.
+	// See sealXmit.
+	outReplySealed
+	outReplySealedStamp
 )
+
+// presetXmit reports whether a reply with outcome o carries its transmit
+// timestamp already, so that the sender must not stamp it.
+func (o outcome) presetXmit() bool {
+	return o == outReplyXleave || o == outReplySealed || o == outReplySealedStamp
+}
+
+// recorded reports whether a reply with outcome o goes to an interleaved
+// client: the exchange is recorded and the kernel's transmit timestamp of
+// the reply requested.
+func (o outcome) recorded() bool {
+	return o == outReplyStamp || o == outReplyXleave || o == outReplySealedStamp
+}
 
 // replyLen is the length of every NTP reply: a bare header. Extension fields
 // of a request are not echoed, so a reply is never longer than its request.
@@ -39,6 +67,13 @@ type handler struct {
 	serveTime func(time.Time) time.Time
 	policy    atomic.Pointer[policyBox]
 	control   atomic.Pointer[controlBox]
+	// xleave holds the exchanges of interleaved clients; nil serves
+	// everyone in basic mode.
+	xleave *xleaveTable
+	// hw converts the hardware timestamps of the interfaces that have
+	// them on; nil without any (the I/O side's, kept here beside the
+	// clock mapping that every worker shares).
+	hw *hwStamps
 }
 
 // served maps a system-clock reading to the served clock.
@@ -49,9 +84,10 @@ func (h *handler) served(sys time.Time) time.Time {
 	return h.serveTime(sys)
 }
 
-// handle decides what to do with req, received from src at rx, and for
-// outReply builds the reply into out (at least replyLen bytes) with a zero
-// transmit timestamp. It counts the datagram in c.
+// handle decides what to do with req, received from src at rx, and for a
+// reply (outReply, outReplyStamp, outReplyXleave; see reply) builds it
+// into out (at least replyLen bytes), with a zero transmit timestamp
+// unless interleaved. It counts the datagram in c.
 func (h *handler) handle(req []byte, src netip.AddrPort, rx time.Time, out []byte, c *Counters) outcome {
 	c.Received++
 	version, mode, err := ntp.PeekMode(req)
@@ -92,8 +128,17 @@ func (h *handler) handle(req []byte, src netip.AddrPort, rx time.Time, out []byt
 	}
 	switch verdict {
 	case Serve:
+		// buildReply, spelt out: the plain path makes one call, as
+		// before interleaved mode.
 		h.reply(req, version, rx, out)
 		c.Answered++
+		if h.xleave != nil && req[origOffset+7]&rxFlag != 0 {
+			o := h.interleave(req, version, src, out)
+			if o == outReplyXleave {
+				c.Interleaved++
+			}
+			return o
+		}
 	case KissDeny:
 		kiss(req, version, rx, ntp.KissDENY, out)
 		c.KoD[kodDeny]++
@@ -132,14 +177,32 @@ func answerable(src netip.AddrPort) bool {
 	return src.Port() != 0 && a.IsValid() && !a.IsUnspecified() && !a.IsMulticast()
 }
 
-// reply builds a server reply from the published state.
+// buildReply builds the reply to req, received from src at rx, into out,
+// in interleaved mode when the client asks and its previous exchange is
+// known, and returns the outcome to send it with (see interleave). It is
+// what handle does for a request it serves (there inline). An
+// authenticated (NTS) reply path calls it too, appends its extension
+// fields, and passes the outcome through sealXmit before computing its
+// authenticator.
+func (h *handler) buildReply(req []byte, version uint8, src netip.AddrPort, rx time.Time, out []byte) outcome {
+	h.reply(req, version, rx, out)
+	// Off the plain path only when the origin may be one of ours.
+	if h.xleave != nil && req[origOffset+7]&rxFlag != 0 {
+		return h.interleave(req, version, src, out)
+	}
+	return outReply
+}
+
+// reply builds a basic-mode server reply from the published state; its
+// receive timestamp has the low bit set that marks it as one (see
+// xleave.go).
 func (h *handler) reply(req []byte, version uint8, rx time.Time, out []byte) {
 	st := h.state.Load()
 	hdr := ntp.Header{
 		Version:  version,
 		Mode:     ntp.ModeServer,
 		Poll:     int8(req[2]),
-		RecvTime: ntp.TimeFrom(rx),
+		RecvTime: ntp.TimeFrom(rx) | rxFlag,
 		OrigTime: ntp.Time(binary.BigEndian.Uint64(req[xmitOffset:])),
 	}
 	if st == nil {
@@ -169,6 +232,51 @@ func (h *handler) reply(req []byte, version uint8, rx time.Time, out []byte) {
 	hdr.Encode(out)
 }
 
+// interleave turns out, reply's answer to req from src, into an
+// interleaved one when the client asks and its previous exchange is
+// known, and says how the reply must be sent: outReply (stamp it as it
+// leaves), outReplyStamp (the same, and record the exchange for the
+// client's next, interleaved, request) or outReplyXleave (the transmit
+// timestamp is the previous reply's departure; record this exchange too).
+func (h *handler) interleave(req []byte, version uint8, src netip.AddrPort, out []byte) outcome {
+	rx := ntp.Time(binary.BigEndian.Uint64(out[recvOffset:]))
+	origin, asks := asksInterleaved(req, version, rx)
+	if !asks {
+		return outReply
+	}
+	tx, _, ok := h.xleave.take(src.Addr(), origin)
+	if !ok {
+		return outReplyStamp
+	}
+	// RFC 9769: the origin timestamp of an interleaved reply is the
+	// request's receive timestamp, which tells the client that the
+	// transmit timestamp is that of the previous reply.
+	copy(out[origOffset:origOffset+8], req[recvOffset:recvOffset+8])
+	binary.BigEndian.PutUint64(out[xmitOffset:], uint64(tx&^rxFlag))
+	return outReplyXleave
+}
+
+// sealXmit is for a reply path whose header is authenticated, as NTS's
+// is (RFC 8915): the transmit timestamp must be in place before the
+// authenticator is computed, so it cannot be written as the reply leaves.
+// Given out, a header built by buildReply, and its outcome, it stamps the
+// transmit timestamp now when reply left that to the sender, and returns
+// the outcome to send the sealed reply with. In interleaved mode the
+// header already carries the previous reply's kernel transmit time, which
+// stays exact however long the authenticator takes: the reason interleaved
+// mode matters most with NTS.
+func (h *handler) sealXmit(o outcome, out []byte, now time.Time) outcome {
+	switch o {
+	case outReply:
+		stampXmit(out, ntp.TimeFrom(h.served(now)))
+		return outReplySealed
+	case outReplyStamp:
+		stampXmit(out, ntp.TimeFrom(h.served(now)))
+		return outReplySealedStamp
+	}
+	return o
+}
+
 // kiss builds a kiss-o'-death reply carrying code. It echoes the request's
 // transmit timestamp so that the client can tell it is genuine.
 func kiss(req []byte, version uint8, rx time.Time, code ntp.RefID, out []byte) {
@@ -185,7 +293,8 @@ func kiss(req []byte, version uint8, rx time.Time, code ntp.RefID, out []byte) {
 	hdr.Encode(out)
 }
 
-// stampXmit writes the transmit timestamp t into a reply built by handle.
+// stampXmit writes the transmit timestamp t into a reply built by handle,
+// with the low bit clear that marks receive timestamps (see xleave.go).
 func stampXmit(out []byte, t ntp.Time) {
-	binary.BigEndian.PutUint64(out[xmitOffset:], uint64(t))
+	binary.BigEndian.PutUint64(out[xmitOffset:], uint64(t&^rxFlag))
 }

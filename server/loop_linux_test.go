@@ -44,7 +44,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 		if _, err := unix.Write(fd, req); err != nil {
 			b.Fatal(err)
 		}
-		if n, err := unix.Read(fd, resp); err != nil || n != replyLen {
+		if n, err := readRetry(fd, resp); err != nil || n != replyLen {
 			b.Fatalf("read %d: %v", n, err)
 		}
 	}
@@ -65,7 +65,7 @@ func TestRoundTripDoesNotAllocate(t *testing.T) {
 	resp := make([]byte, 128)
 	allocs := testing.AllocsPerRun(500, func() {
 		_, _ = unix.Write(fd, req)
-		if n, err := unix.Read(fd, resp); err != nil || n != replyLen {
+		if n, err := readRetry(fd, resp); err != nil || n != replyLen {
 			t.Fatalf("read %d: %v", n, err)
 		}
 	})
@@ -104,6 +104,27 @@ func TestKernelTimestamps(t *testing.T) {
 	}
 }
 
+// readRetry reads from a blocking socket, retrying when a signal (the Go
+// runtime preempts goroutines with SIGURG) interrupts the read.
+func readRetry(fd int, b []byte) (int, error) {
+	for {
+		n, err := unix.Read(fd, b)
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
+}
+
+// recvmsgRetry is unix.Recvmsg, retried when a signal interrupts it.
+func recvmsgRetry(fd int, b, oob []byte) (n, oobn, flags int, from unix.Sockaddr, err error) {
+	for {
+		n, oobn, flags, from, err = unix.Recvmsg(fd, b, oob, 0)
+		if err != unix.EINTR {
+			return n, oobn, flags, from, err
+		}
+	}
+}
+
 func netipLoopback() netip.AddrPort { return netip.MustParseAddrPort("127.0.0.1:0") }
 
 // TestStampsPrecedeArrival checks the order every reply's timestamps must
@@ -126,7 +147,7 @@ func TestStampsPrecedeArrival(t *testing.T) {
 		if _, err := unix.Write(fd, req); err != nil {
 			t.Fatal(err)
 		}
-		n, oobn, _, _, err := unix.Recvmsg(fd, resp, oob, 0)
+		n, oobn, _, _, err := recvmsgRetry(fd, resp, oob)
 		if err != nil || n != replyLen {
 			t.Fatalf("reply %d: %d bytes, %v", i, n, err)
 		}

@@ -58,6 +58,7 @@ func New(cfg Config, state ntp.StateSource, opts ...Option) (*Responder, error) 
 	}
 	r := &Responder{cfg: cfg, log: slog.Default()}
 	r.h.state = state
+	r.h.xleave = newXleaveTable(xleaveBuckets)
 	for _, o := range opts {
 		o(r)
 	}
@@ -88,6 +89,7 @@ func (r *Responder) Listen() error {
 	if n == 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
+	r.h.hw = openHW(r.cfg.HWTimestamp, r.log)
 	var ws []*worker
 	var bound []netip.AddrPort
 	for _, ap := range addrs {
@@ -101,6 +103,7 @@ func (r *Responder) Listen() error {
 				for _, w := range ws {
 					w.close()
 				}
+				r.closeHW()
 				return fmt.Errorf("listen on %v: %w", ap, err)
 			}
 			if i == 0 {
@@ -111,6 +114,7 @@ func (r *Responder) Listen() error {
 		}
 	}
 	if len(ws) == 0 {
+		r.closeHW()
 		return errors.New("server: no address could be listened on")
 	}
 	r.shared = make([]sharedCounters, len(ws))
@@ -119,6 +123,15 @@ func (r *Responder) Listen() error {
 	}
 	r.workers, r.addrs = ws, bound
 	return nil
+}
+
+// closeHW releases the hardware timestamping set up by a Listen that
+// failed.
+func (r *Responder) closeHW() {
+	if r.h.hw != nil {
+		r.h.hw.close()
+		r.h.hw = nil
+	}
 }
 
 // Addrs returns the addresses listened on, with the ports actually bound.
@@ -150,6 +163,11 @@ func (r *Responder) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer reserveProcs(len(ws))()
+	if hw := r.h.hw; hw != nil {
+		hwDone := make(chan struct{})
+		go func() { hw.run(ctx); close(hwDone) }()
+		defer func() { cancel(); <-hwDone }()
+	}
 	errc := make(chan error, len(ws))
 	for _, w := range ws {
 		go func() { errc <- w.serve() }()

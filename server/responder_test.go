@@ -184,6 +184,9 @@ func TestConfigValidate(t *testing.T) {
 	if err := DefaultConfig().Validate(); err != nil {
 		t.Fatalf("default config: %v", err)
 	}
+	if err := (Config{Listen: []string{"0.0.0.0:123"}, HWTimestamp: []string{"eth0", "*"}}).Validate(); err != nil {
+		t.Fatalf("hwtimestamp: %v", err)
+	}
 	bad := []Config{
 		{},
 		{Listen: []string{"localhost:123"}},
@@ -193,6 +196,8 @@ func TestConfigValidate(t *testing.T) {
 		{Listen: []string{"0.0.0.0:123"}, Workers: -1},
 		{Listen: []string{"0.0.0.0:123"}, Coalesce: -time.Microsecond},
 		{Listen: []string{"0.0.0.0:123"}, Coalesce: 2 * time.Millisecond},
+		{Listen: []string{"0.0.0.0:123"}, HWTimestamp: []string{""}},
+		{Listen: []string{"0.0.0.0:123"}, HWTimestamp: []string{"an-interface-name-too-long"}},
 	}
 	for _, c := range bad {
 		if err := c.Validate(); err == nil {

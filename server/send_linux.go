@@ -22,10 +22,22 @@ import (
 // per-reply calls cost no CPU that the run-to-run noise shows, while the
 // timestamp error's p1..p99 spread fell from about 30 us to 2 us.
 // Receiving stays batched.
+//
+// A reply to an interleaved client (outReplyStamp, outReplyXleave) is first
+// recorded in the interleaved table with its provisional transmit time, and
+// goes out asking for the kernel's transmit timestamp, read back after the
+// batch (txstamp_linux.go). An interleaved reply keeps the transmit
+// timestamp it was built with: the previous reply's; so does a sealed
+// (authenticated) reply, whose timestamp the authenticator covers.
 func (w *worker) send() {
+	stamped := false
 	for j := 0; j < w.ntx; j++ {
 		for {
-			stampXmit(w.tx.Buf(j), ntp.TimeFrom(w.h.served(time.Now())))
+			if w.out[j] == outReply {
+				stampXmit(w.tx.Buf(j), ntp.TimeFrom(w.h.served(time.Now())))
+			} else {
+				stamped = w.prepare(j) || stamped
+			}
 			errno := mmsg.SendOne(uintptr(w.fd), w.tx, j, unix.MSG_NOSIGNAL)
 			if errno == unix.EINTR {
 				continue
@@ -38,4 +50,23 @@ func (w *worker) send() {
 			break
 		}
 	}
+	if stamped {
+		w.readTxStamps()
+	}
+}
+
+// prepare stamps and records reply j, of any outcome but outReply, just
+// before it is sent, and reports whether it asks for a kernel timestamp.
+func (w *worker) prepare(j int) bool {
+	o := w.out[j]
+	now := time.Now()
+	tx := ntp.TimeFrom(w.h.served(now))
+	if !o.presetXmit() {
+		stampXmit(w.tx.Buf(j), tx)
+	}
+	if !o.recorded() {
+		return false
+	}
+	w.sentStamped(j, tx, now.UnixNano())
+	return true
 }

@@ -87,6 +87,9 @@ func (b *Batch) Data(i int) []byte {
 	return b.buf[i*b.bufSize : i*b.bufSize+int(b.Hdrs[i].Len)]
 }
 
+// DataLen returns the number of bytes message i sends.
+func (b *Batch) DataLen(i int) int { return int(b.iovs[i].Len) }
+
 // SetData makes message i send the first n bytes of its buffer.
 func (b *Batch) SetData(i, n int) { b.iovs[i].SetLen(n) }
 
