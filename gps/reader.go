@@ -44,17 +44,20 @@ type ReaderOptions struct {
 
 // Status is the reader's observable state.
 type Status struct {
-	State      string
-	Device     string
-	Baud       int // rate in use or last found; 0 before detection
-	Connected  bool
-	LastError  string
-	LastData   time.Time // arrival of the last valid sentence
-	Sentences  uint64
-	BadSum     uint64 // bad or missing checksums
-	Dropped    uint64 // garbage, binary, overlong and malformed lines
-	Epochs     uint64
-	Reconnects uint64
+	State     string
+	Device    string
+	Baud      int // rate in use or last found; 0 before detection
+	Connected bool
+	LastError string
+	LastData  time.Time // arrival of the last valid sentence
+	Sentences uint64
+	BadSum    uint64 // bad or missing checksums
+	Dropped   uint64 // garbage, binary, overlong and malformed lines
+	// ParserPanics counts, by sentence type, the sentences the NMEA
+	// library panicked on (also in Dropped).
+	ParserPanics map[string]uint64
+	Epochs       uint64
+	Reconnects   uint64
 	// Latency is how long after the second its first sentence typically
 	// arrives (a moving average over valid epochs).
 	Latency   time.Duration
@@ -76,6 +79,8 @@ type Reader struct {
 	ref time.Time
 	// totals of the connections before the current one
 	base Status
+	// which parser panics get a log line
+	panicLog panicLogLimit
 }
 
 // NewReader checks cfg and returns a reader; Run starts it.
@@ -127,6 +132,12 @@ func (r *Reader) Status() Status {
 	defer r.mu.Unlock()
 	s := r.st
 	s.LastEpoch.Satellites = append([]Satellite(nil), s.LastEpoch.Satellites...)
+	if s.ParserPanics != nil {
+		s.ParserPanics = make(map[string]uint64, len(r.st.ParserPanics))
+		for k, v := range r.st.ParserPanics {
+			s.ParserPanics[k] = v
+		}
+	}
 	return s
 }
 
@@ -310,7 +321,7 @@ func (r *Reader) read(ctx context.Context, port io.Reader, baud int, fn func(Epo
 	r.mu.Lock()
 	ref := r.ref
 	r.mu.Unlock()
-	asm := NewAssembler(AssemblerConfig{RefDate: ref})
+	asm := NewAssembler(AssemblerConfig{RefDate: ref, OnParserPanic: r.parserPanic})
 	sp := NewSplitter(0)
 	now := r.opt.Now
 	start := now()
@@ -354,7 +365,7 @@ func (r *Reader) read(ctx context.Context, port io.Reader, baud int, fn func(Epo
 		sc := sp.Counters()
 		r.st.Sentences = r.base.Sentences + c.Sentences
 		r.st.BadSum = r.base.BadSum + c.BadChecksum
-		r.st.Dropped = r.base.Dropped + c.Malformed + c.Garbage + sc.Binary + sc.Overlong
+		r.st.Dropped = r.base.Dropped + c.Malformed + c.ParserPanics + c.Garbage + sc.Binary + sc.Overlong
 		r.st.Epochs = r.base.Epochs + c.Epochs
 		if c.Sentences > before {
 			r.st.LastData = at
@@ -389,6 +400,23 @@ func (r *Reader) read(ctx context.Context, port io.Reader, baud int, fn func(Epo
 		if silent && r.baud == 0 {
 			return fmt.Errorf("%s at %d baud: %w for %v", r.cfg.Device, baud, errSilent, r.opt.Silence)
 		}
+	}
+}
+
+// parserPanic counts a sentence the NMEA library panicked on and logs it,
+// the first at once and then at most once every panicLogEvery.
+func (r *Reader) parserPanic(p ParserPanic) {
+	now := r.opt.Now()
+	r.mu.Lock()
+	if r.st.ParserPanics == nil {
+		r.st.ParserPanics = make(map[string]uint64)
+	}
+	countPanic(r.st.ParserPanics, p.Type)
+	log, suppressed := r.panicLog.note(now)
+	r.mu.Unlock()
+	if log {
+		r.log.Warn("the NMEA library panicked on a sentence; dropped and counted (gps_parser_panics_total)",
+			"type", p.Type, "sentence", p.Sentence, "panic", p.Value, "not_logged_since_last", suppressed)
 	}
 }
 

@@ -57,5 +57,7 @@ GOOS=linux GOARCH=arm GOARM=7 go build -o /dev/null ./cmd/stratum1
 GOOS=linux GOARCH=arm64 go build -o /dev/null ./cmd/stratum1
 echo "== PPS ioctl layouts and pairing on 32-bit ARM (qemu)"
 GOOS=linux GOARCH=arm GOARM=6 go test -exec qemu-arm-static ./pps/ ./ntp/
+echo "== fuzz go-nmea's per-type parsers with checksummed sentences (bounded)"
+go test -run='^$' -fuzz=FuzzNMEABody -fuzztime=10s ./gps/
 echo "== go test -race"
 go test -race -timeout 40m ./...

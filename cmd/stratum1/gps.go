@@ -95,8 +95,12 @@ func cmdGPSDecode(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if werr != nil {
 		return fmt.Errorf("gps decode: write: %w", werr)
 	}
-	fmt.Fprintf(stderr, "gps decode: %d lines, %d sentences, %d bad checksums, %d malformed, %d garbage, %d overlong, %d binary, %d epochs\n",
-		st.Lines, st.Sentences, st.BadChecksum, st.Malformed, st.Garbage, st.Split.Overlong, st.Split.Binary, st.Epochs)
+	fmt.Fprintf(stderr, "gps decode: %d lines, %d sentences, %d bad checksums, %d malformed, %d parser panics, %d garbage, %d overlong, %d binary, %d epochs\n",
+		st.Lines, st.Sentences, st.BadChecksum, st.Malformed, st.ParserPanics, st.Garbage, st.Split.Overlong, st.Split.Binary, st.Epochs)
+	if p := st.FirstPanic; p != nil {
+		fmt.Fprintf(stderr, "gps decode: the NMEA library panicked on %v sentences (dropped); the first: %q: %s\n",
+			st.PanicsByType, p.Sentence, p.Value)
+	}
 	return nil
 }
 
