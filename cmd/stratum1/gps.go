@@ -14,15 +14,17 @@ import (
 
 func cmdGPS(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: stratum1 gps decode FILE|- [--ref-date YYYY-MM-DD] | gps watch --device DEV [--baud N|auto]")
+		return errors.New("usage: stratum1 gps decode FILE|- [--ref-date YYYY-MM-DD] | gps watch --device DEV [--baud N|auto] | gps configure ...")
 	}
 	switch args[0] {
 	case "decode":
 		return cmdGPSDecode(ctx, args[1:], stdout, stderr)
 	case "watch":
 		return cmdGPSWatch(ctx, args[1:], stdout, stderr)
+	case "configure":
+		return cmdGPSConfigure(ctx, args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("gps: unknown subcommand %q (want decode or watch)", args[0])
+	return fmt.Errorf("gps: unknown subcommand %q (want decode, watch or configure)", args[0])
 }
 
 // decodedEpoch is the JSON Lines contract of `gps decode`.
