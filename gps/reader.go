@@ -53,6 +53,8 @@ type Status struct {
 	Sentences uint64
 	BadSum    uint64 // bad or missing checksums
 	Dropped   uint64 // garbage, binary, overlong and malformed lines
+	UBX       uint64 // UBX frames received whole with a good checksum
+	UBXBad    uint64 // UBX frames with a bad checksum
 	// ParserPanics counts, by sentence type, the sentences the NMEA
 	// library panicked on (also in Dropped).
 	ParserPanics map[string]uint64
@@ -81,7 +83,14 @@ type Reader struct {
 	base Status
 	// which parser panics get a log line
 	panicLog panicLogLimit
+	// onTimTP receives u-blox TIM-TP (set before Run)
+	onTimTP func(TimTP, time.Time)
 }
+
+// SetTimTPHandler sets the function that receives each u-blox TIM-TP
+// (the quantisation error of the receiver's next pulse) with its arrival.
+// Call it before Run.
+func (r *Reader) SetTimTPHandler(fn func(tp TimTP, arrival time.Time)) { r.onTimTP = fn }
 
 // NewReader checks cfg and returns a reader; Run starts it.
 func NewReader(cfg Config, opt ReaderOptions) (*Reader, error) {
@@ -323,6 +332,14 @@ func (r *Reader) read(ctx context.Context, port io.Reader, baud int, fn func(Epo
 	r.mu.Unlock()
 	asm := NewAssembler(AssemblerConfig{RefDate: ref, OnParserPanic: r.parserPanic})
 	sp := NewSplitter(0)
+	sp.OnUBX = func(f UBXFrame, at time.Time) {
+		if f.Class != ubxClassTIM || f.ID != ubxTIMTP || r.onTimTP == nil {
+			return
+		}
+		if tp, err := ParseTimTP(f.Payload); err == nil && tp.QErrGood {
+			r.onTimTP(tp, at)
+		}
+	}
 	now := r.opt.Now
 	start := now()
 	lastValid := start
@@ -367,6 +384,7 @@ func (r *Reader) read(ctx context.Context, port io.Reader, baud int, fn func(Epo
 		r.st.BadSum = r.base.BadSum + c.BadChecksum
 		r.st.Dropped = r.base.Dropped + c.Malformed + c.ParserPanics + c.Garbage + sc.Binary + sc.Overlong
 		r.st.Epochs = r.base.Epochs + c.Epochs
+		r.st.UBX, r.st.UBXBad = r.base.UBX+sc.UBX, r.base.UBXBad+sc.UBXBad
 		if c.Sentences > before {
 			r.st.LastData = at
 		}

@@ -2,6 +2,7 @@ package gps
 
 import (
 	"bytes"
+	"context"
 	"testing"
 	"time"
 )
@@ -95,5 +96,34 @@ func TestSplitterUBXInterleaved(t *testing.T) {
 		if good != 4 || len(frames) != 1 || frames[0] != "TIM-TP" || c.UBX != 1 || c.UBXBad != 1 {
 			t.Errorf("chunk %d: %d good lines of %q, frames %v, counters %+v", chunk, good, lines, frames, c)
 		}
+	}
+}
+
+// The reader hands TIM-TP between NMEA lines to its handler and counts the
+// frames; the NMEA around them is read as ever.
+func TestReaderTimTP(t *testing.T) {
+	r, err := NewReader(Config{Device: "/dev/null"}, ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []TimTP
+	r.SetTimTPHandler(func(tp TimTP, _ time.Time) { got = append(got, tp) })
+	var in []byte
+	start := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		sec := start.Add(time.Duration(i) * time.Second)
+		for _, l := range cycle(sec, true) {
+			in = append(in, l+"\r\n"...)
+		}
+		in = append(in, UBXFrame{Class: ubxClassTIM, ID: ubxTIMTP, Payload: EncodeTimTP(TimTP{QErrPs: int32(-1000 * (i + 1)), QErrGood: i != 1})}.Encode()...)
+	}
+	epochs := 0
+	_ = r.read(context.Background(), bytes.NewReader(in), 9600, func(Epoch) { epochs++ })
+	st := r.Status()
+	if len(got) != 2 || got[0].QErr != -time.Nanosecond || got[1].QErr != -3*time.Nanosecond {
+		t.Errorf("TIM-TP handed on: %+v (the one flagged invalid must not be)", got)
+	}
+	if st.UBX != 3 || st.UBXBad != 0 || st.Dropped != 0 || st.Sentences != 15 || epochs < 2 {
+		t.Errorf("status %+v, %d epochs", st, epochs)
 	}
 }
