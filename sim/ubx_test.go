@@ -1,0 +1,122 @@
+package sim
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"stratum1/gps"
+)
+
+// simPort is the serial line to a simulated receiver: what the host writes
+// reaches it, its answers come back, and bytes at a rate the two ends do
+// not share come out as noise.
+type simPort struct {
+	mu    sync.Mutex
+	rx    *UBXReceiver
+	baud  int
+	extra func() []byte // what else the receiver sends, read by read
+}
+
+func (p *simPort) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, _, _, rxBaud := p.rx.State()
+	if rxBaud != p.baud {
+		return len(b), nil // the receiver hears noise
+	}
+	return p.rx.Write(b)
+}
+
+func (p *simPort) Read(b []byte) (int, error) {
+	time.Sleep(5 * time.Millisecond)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.rx.Replies()
+	if p.extra != nil {
+		out = append(out, p.extra()...)
+	}
+	if _, _, _, rxBaud := p.rx.State(); rxBaud != p.baud {
+		for i := range out {
+			out[i] ^= 0xA5
+		}
+	}
+	return copy(b, out), nil
+}
+
+func (p *simPort) SetBaud(baud int) error {
+	p.mu.Lock()
+	p.baud = baud
+	p.mu.Unlock()
+	return nil
+}
+
+func TestConfigureSimulatedUblox(t *testing.T) {
+	rx := NewUBXReceiver()
+	port := &simPort{rx: rx, baud: 9600}
+	var steps []string
+	id, err := gps.Configure(context.Background(), port, 9600, gps.ConfigureOptions{Baud: 115200, Save: true, Timeout: 300 * time.Millisecond},
+		func(s string) { steps = append(steps, s) })
+	if err != nil {
+		t.Fatalf("configure: %v\nsteps: %q", err, steps)
+	}
+	if id.Receiver != gps.ReceiverUblox || !strings.Contains(id.Version, "PROTVER=18.00") {
+		t.Errorf("identity %+v", id)
+	}
+	dyn, flags, width, baud := rx.State()
+	if dyn != 2 || flags != 0x77 || width != 100*time.Millisecond || baud != 115200 || !rx.TimTP() {
+		t.Errorf("receiver left with dynModel %d, TP5 flags %#x, width %v, %d baud, TIM-TP %v", dyn, flags, width, baud, rx.TimTP())
+	}
+	for id, want := range map[byte]byte{0x04: 1, 0x00: 1, 0x02: 1, 0x03: 1, 0x08: 1, 0x01: 0, 0x05: 0} {
+		if got := rx.Rate(id); got != want {
+			t.Errorf("NMEA F0 %02X rate %d, want %d", id, got, want)
+		}
+	}
+}
+
+// A receiver that refuses one message is put back as it was.
+func TestConfigureSimulatedUbloxNAK(t *testing.T) {
+	rx := NewUBXReceiver()
+	rx.Refuse(0x06, 0x31) // CFG-TP5
+	dyn0, flags0, width0, baud0 := rx.State()
+	_, err := gps.Configure(context.Background(), &simPort{rx: rx, baud: 9600}, 9600, gps.ConfigureOptions{Baud: 115200, Timeout: 300 * time.Millisecond}, nil)
+	if err == nil || !strings.Contains(err.Error(), "refused CFG-TP5 (ACK-NAK)") || !strings.Contains(err.Error(), "restored") {
+		t.Fatalf("err %v, want the refusal named and the earlier settings restored", err)
+	}
+	if dyn, flags, width, baud := rx.State(); dyn != dyn0 || flags != flags0 || width != width0 || baud != baud0 {
+		t.Errorf("left changed: dynModel %d flags %#x width %v baud %d", dyn, flags, width, baud)
+	}
+}
+
+// No answer, or another protocol: a clear message, nothing changed.
+func TestConfigureSimulatedBadReceivers(t *testing.T) {
+	nmea := func() []byte { return []byte(strings.Join(Sentences(time.Now()), "")) }
+	for _, tc := range []struct {
+		name   string
+		port   func(rx *UBXReceiver) *simPort
+		kind   string
+		errHas string
+	}{
+		{"silent", func(rx *UBXReceiver) *simPort { rx.SetSilent(true); return &simPort{rx: rx, baud: 9600} }, "", "no data"},
+		{"NMEA only", func(rx *UBXReceiver) *simPort {
+			rx.SetSilent(true)
+			return &simPort{rx: rx, baud: 9600, extra: nmea}
+		}, "", "did not answer UBX-MON-VER or PMTK605"},
+		{"wrong rate", func(rx *UBXReceiver) *simPort { return &simPort{rx: rx, baud: 4800, extra: nmea} }, "ublox", "unreadable bytes"},
+		{"a u-blox asked as MediaTek", func(rx *UBXReceiver) *simPort { return &simPort{rx: rx, baud: 9600, extra: nmea} }, "mediatek", "did not answer PMTK605"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rx := NewUBXReceiver()
+			port := tc.port(rx)
+			_, err := gps.Configure(context.Background(), port, port.baud, gps.ConfigureOptions{Receiver: tc.kind, Timeout: 200 * time.Millisecond}, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.errHas) || !strings.Contains(err.Error(), "nothing was changed") {
+				t.Fatalf("err %v, want %q and nothing changed", err, tc.errHas)
+			}
+			if dyn, flags, _, baud := rx.State(); dyn != 0 || flags != 0x37 || baud != 9600 || rx.TimTP() {
+				t.Errorf("changed: dynModel %d flags %#x baud %d", dyn, flags, baud)
+			}
+		})
+	}
+}
