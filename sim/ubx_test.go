@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -118,5 +119,63 @@ func TestConfigureSimulatedBadReceivers(t *testing.T) {
 				t.Errorf("changed: dynModel %d flags %#x baud %d", dyn, flags, baud)
 			}
 		})
+	}
+}
+
+// The real-time simulated receiver answers `gps configure` on its pty and
+// then sends TIM-TP with each second's NMEA.
+func TestReceiverPTYConfigure(t *testing.T) {
+	s := DefaultSettings()
+	s.ReceiverClockHz = 48e6
+	s.NMEALatency = 50 * time.Millisecond
+	rx, err := NewReceiver(s, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- rx.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	var port *gps.SerialConfigPort
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if port, err = gps.OpenConfigPort(rx.Device, 9600); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+	}
+	defer port.Close()
+	if _, err := gps.Configure(ctx, port, 9600, gps.ConfigureOptions{Timeout: time.Second}, nil); err != nil {
+		t.Fatalf("configure over the pty: %v", err)
+	}
+	if !rx.UBX.TimTP() {
+		t.Fatal("TIM-TP not turned on")
+	}
+	sp := gps.NewSplitter(0)
+	var tps []gps.TimTP
+	sp.OnUBX = func(f gps.UBXFrame, _ time.Time) {
+		if tp, err := gps.ParseTimTP(f.Payload); err == nil && f.Name() == "TIM-TP" {
+			tps = append(tps, tp)
+		}
+	}
+	buf := make([]byte, 512)
+	for deadline := time.Now().Add(5 * time.Second); len(tps) < 2 && time.Now().Before(deadline); {
+		n, err := port.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sp.Write(buf[:n], time.Time{}, func([]byte, time.Time) {})
+	}
+	if len(tps) < 2 || tps[1].TowMS-tps[0].TowMS != 1000 {
+		t.Fatalf("TIM-TP received: %+v, want one a second", tps)
+	}
+	for _, tp := range tps {
+		unix := 315964800 + int64(tp.Week)*7*86400 + int64(tp.TowMS/1000)
+		if want := QErr(unix, s.ReceiverClockHz); tp.QErr != want || !tp.QErrGood || !tp.UTC {
+			t.Errorf("TIM-TP %+v: qErr want %v, the pulse's", tp, want)
+		}
 	}
 }
