@@ -32,11 +32,19 @@ type Config struct {
 	// ReconnectMax caps the backoff between attempts to reopen a device
 	// that has vanished. Default 30s.
 	ReconnectMax time.Duration `toml:"reconnect_max"`
+
+	// Configure sets the receiver up for timing at each connection, as
+	// `stratum1 gps configure` does (u-blox or MediaTek, asked; moved to
+	// ConfigureBaud; not saved), and the reader follows the new rate.
+	Configure bool `toml:"configure"`
+	// ConfigureBaud is the rate Configure moves the receiver to; 0 keeps
+	// its rate. Default 115200.
+	ConfigureBaud int `toml:"configure_baud"`
 }
 
 // DefaultConfig fits a Raspberry Pi with the usual GPS hat.
 func DefaultConfig() Config {
-	return Config{Device: "/dev/serial0", Baud: BaudAuto, ReconnectMax: 30 * time.Second}
+	return Config{Device: "/dev/serial0", Baud: BaudAuto, ReconnectMax: 30 * time.Second, ConfigureBaud: 115200}
 }
 
 // Validate reports the first invalid setting.
@@ -51,6 +59,9 @@ func (c Config) Validate() error {
 		if _, err := time.Parse("2006-01-02", c.RolloverRef); err != nil {
 			return fmt.Errorf("rollover_ref %q: want YYYY-MM-DD", c.RolloverRef)
 		}
+	}
+	if c.ConfigureBaud != 0 && (c.ConfigureBaud < 4800 || c.ConfigureBaud > 921600) {
+		return fmt.Errorf("configure_baud %d: want 0 (keep) or 4800 to 921600", c.ConfigureBaud)
 	}
 	if c.ReconnectMax < 0 || c.ReconnectMax > time.Hour {
 		return fmt.Errorf("reconnect_max %v: want 0 (default) to 1h", c.ReconnectMax)

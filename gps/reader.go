@@ -185,6 +185,9 @@ func (r *Reader) Run(ctx context.Context, fn func(Epoch)) error {
 		connected = true
 		lastOpenErr = ""
 		backoff = r.opt.MinBackoff
+		if r.cfg.Configure {
+			baud = r.configure(ctx, port, baud)
+		}
 		r.log.Info("gps receiver connected", "baud", baud)
 		err = r.read(ctx, port, baud, fn)
 		port.Close()
@@ -419,6 +422,33 @@ func (r *Reader) read(ctx context.Context, port io.Reader, baud int, fn func(Epo
 			return fmt.Errorf("%s at %d baud: %w for %v", r.cfg.Device, baud, errSilent, r.opt.Silence)
 		}
 	}
+}
+
+// configure sets the receiver on port up for timing ([gps] configure) and
+// returns the rate the line is at afterwards. A receiver that cannot be
+// configured is read as it is.
+func (r *Reader) configure(ctx context.Context, port serial.Port, baud int) int {
+	cp := &SerialConfigPort{port: port, device: r.cfg.Device}
+	id, err := Configure(ctx, cp, baud, ConfigureOptions{Baud: r.cfg.ConfigureBaud}, func(step string) {
+		r.log.Debug("gps configure", "step", step)
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn("cannot configure the gps receiver; reading it as it is", "err", err)
+		}
+		return baud
+	}
+	if r.cfg.ConfigureBaud != 0 {
+		baud = r.cfg.ConfigureBaud
+		r.mu.Lock()
+		r.st.Baud = baud
+		if r.baud != 0 {
+			r.baud = baud // a fixed rate follows the change
+		}
+		r.mu.Unlock()
+	}
+	r.log.Info("gps receiver configured for timing", "receiver", id.Receiver, "version", id.Version, "baud", baud)
+	return baud
 }
 
 // parserPanic counts a sentence the NMEA library panicked on and logs it,

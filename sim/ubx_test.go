@@ -179,3 +179,48 @@ func TestReceiverPTYConfigure(t *testing.T) {
 		}
 	}
 }
+
+// [gps] configure = true: the reader sets the receiver up at connection,
+// follows its new rate and hands its TIM-TP on.
+func TestReaderConfiguresSimulatedReceiver(t *testing.T) {
+	s := DefaultSettings()
+	s.ReceiverClockHz = 48e6
+	s.NMEALatency = 50 * time.Millisecond
+	rx, err := NewReceiver(s, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- rx.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	r, err := gps.NewReader(gps.Config{Device: rx.Device, Baud: "9600", Configure: true, ConfigureBaud: 115200},
+		gps.ReaderOptions{MinBackoff: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var qerrs []time.Duration
+	r.SetTimTPHandler(func(tp gps.TimTP, _ time.Time) { mu.Lock(); qerrs = append(qerrs, tp.QErr); mu.Unlock() })
+	epochs := make(chan gps.Epoch, 100)
+	go func() { _ = r.Run(ctx, func(e gps.Epoch) { epochs <- e }) }()
+	got := 0
+	for got < 3 {
+		select {
+		case <-epochs:
+			got++
+		case <-ctx.Done():
+			t.Fatalf("%d epochs before the deadline; status %+v", got, r.Status())
+		}
+	}
+	mu.Lock()
+	n := len(qerrs)
+	mu.Unlock()
+	dyn, _, _, baud := rx.UBX.State()
+	if st := r.Status(); st.Baud != 115200 || baud != 115200 || dyn != 2 || n < 2 || st.UBX < 2 {
+		t.Errorf("reader at %d baud, receiver at %d with dynModel %d, %d TIM-TP handed on; status %+v", st.Baud, baud, dyn, n, st)
+	}
+}
