@@ -121,7 +121,7 @@ func writeReceiver(ctx context.Context, w *os.File) int {
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(sec.Add(time.Second + 50*time.Millisecond).Sub(time.Now())):
+		case <-time.After(time.Until(sec.Add(time.Second + 50*time.Millisecond))):
 		}
 	}
 	return txt

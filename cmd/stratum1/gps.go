@@ -14,7 +14,7 @@ import (
 
 func cmdGPS(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: stratum1 gps decode FILE|- [--ref-date YYYY-MM-DD] | gps watch --device DEV [--baud N|auto] | gps configure ...")
+		return errors.New("usage: stratum1 gps decode FILE|- [--ref-date YYYY-MM-DD] | gps watch --device DEV [--baud N|auto] | gps configure [--help]")
 	}
 	switch args[0] {
 	case "decode":
