@@ -319,9 +319,20 @@ func (x *exchange) ubxCurrent(f UBXFrame) (UBXFrame, error) {
 	case cur.Class == 0xFF:
 		return UBXFrame{}, fmt.Errorf("the receiver refused to report its %s (ACK-NAK)", f.Name())
 	}
-	// The poll's own acknowledgement may follow; it is dropped at the
-	// next send.
-	return cur, nil
+	// A u-blox acknowledges the poll too, after its answer: take that
+	// ACK now, or it could later pass for the acknowledgement of the
+	// setting that follows.
+	wait := x.timeout
+	x.timeout = min(wait, 300*time.Millisecond)
+	_, err = x.await(func(r *UBXFrame, _ string) bool {
+		if r == nil {
+			return false
+		}
+		_, answered := r.ack(poll.Class, poll.ID)
+		return answered
+	})
+	x.timeout = wait
+	return cur, err
 }
 
 // runUBX sends the u-blox plan, restoring on failure.

@@ -146,6 +146,7 @@ func (u *UBXReceiver) frame(f gps.UBXFrame, _ time.Time) {
 	switch {
 	case f.ID == idNav5 && n == 0:
 		u.send(classCFG, idNav5, append([]byte(nil), u.nav5...))
+		u.ack(f, true) // a poll is acknowledged too, after the answer
 	case f.ID == idNav5 && n == 36:
 		mask := binary.LittleEndian.Uint16(f.Payload)
 		if mask&1 != 0 {
@@ -154,6 +155,7 @@ func (u *UBXReceiver) frame(f gps.UBXFrame, _ time.Time) {
 		u.ack(f, true)
 	case f.ID == idTP5 && (n == 0 || n == 1):
 		u.send(classCFG, idTP5, append([]byte(nil), u.tp5...))
+		u.ack(f, true)
 	case f.ID == idTP5 && n == 32 && f.Payload[0] == 0:
 		copy(u.tp5, f.Payload)
 		u.ack(f, true)
@@ -162,6 +164,7 @@ func (u *UBXReceiver) frame(f gps.UBXFrame, _ time.Time) {
 		copy(p, f.Payload)
 		p[2+1] = u.rates[[2]byte{f.Payload[0], f.Payload[1]}] // UART1
 		u.send(classCFG, idMsg, p)
+		u.ack(f, true)
 	case f.ID == idMsg && (n == 3 || n == 8):
 		rate := f.Payload[2]
 		if n == 8 {
