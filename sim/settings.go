@@ -24,14 +24,15 @@ type Settings struct {
 	NoPPS         bool          // NMEA only
 	InitialOffset time.Duration // the clock's error at start (stale boot time)
 	NMEALatency   time.Duration // first sentence after the second it names
+	DriftFile     string        // the discipline's drift file; "" for none
+	Start         time.Time     // true UTC at the start
+	Listen        string        // real-time mode: NTP address
+	HTTP          string        // real-time mode: status address
+
 	// ReceiverClockHz is the clock the receiver's time pulse leaves on
 	// (a sawtooth of ±half a tick, its qErr sent in TIM-TP once `gps
 	// configure` turns that on); 0 for ideal pulses.
 	ReceiverClockHz float64
-	DriftFile       string    // the discipline's drift file; "" for none
-	Start           time.Time // true UTC at the start
-	Listen          string    // real-time mode: NTP address
-	HTTP            string    // real-time mode: status address
 }
 
 // DefaultSettings are the defaults of `stratum1 sim`.

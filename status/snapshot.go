@@ -46,27 +46,28 @@ type System struct {
 
 // GPS is the serial receiver's state.
 type GPS struct {
-	Device      string      `json:"device"`
-	Baud        int         `json:"baud"`
-	State       string      `json:"state"` // no device, no data, no fix, 2D, 3D
-	Mode        int         `json:"mode"`  // 1 no fix, 2 2D, 3 3D
-	Time        time.Time   `json:"time"`  // UTC of the last epoch
-	SatsUsed    int         `json:"sats_used"`
-	SatsInView  int         `json:"sats_in_view"`
-	HDOP        float64     `json:"hdop"`
-	PDOP        float64     `json:"pdop"`
-	Latitude    float64     `json:"lat"`
-	Longitude   float64     `json:"lon"`
-	AltitudeM   float64     `json:"alt_m"`
-	Satellites  []Satellite `json:"satellites"`
-	Sentences   uint64      `json:"sentences"`
-	BadChecksum uint64      `json:"bad_checksum"`
-	Dropped     uint64      `json:"dropped"`
+	Device      string        `json:"device"`
+	Baud        int           `json:"baud"`
+	State       string        `json:"state"` // no device, no data, no fix, 2D, 3D
+	Mode        int           `json:"mode"`  // 1 no fix, 2 2D, 3 3D
+	Time        time.Time     `json:"time"`  // UTC of the last epoch
+	SatsUsed    int           `json:"sats_used"`
+	SatsInView  int           `json:"sats_in_view"`
+	HDOP        float64       `json:"hdop"`
+	PDOP        float64       `json:"pdop"`
+	Latitude    float64       `json:"lat"`
+	Longitude   float64       `json:"lon"`
+	AltitudeM   float64       `json:"alt_m"`
+	Satellites  []Satellite   `json:"satellites"`
+	Sentences   uint64        `json:"sentences"`
+	BadChecksum uint64        `json:"bad_checksum"`
+	Dropped     uint64        `json:"dropped"`
+	Epochs      uint64        `json:"epochs"`
+	Reconnects  uint64        `json:"reconnects"`
+	NMEALatency time.Duration `json:"nmea_latency_ns"` // typical arrival of the first sentence after the second
+
 	// ParserPanics: sentences the NMEA library panicked on, by type (in Dropped too).
 	ParserPanics map[string]uint64 `json:"parser_panics,omitempty"`
-	Epochs       uint64            `json:"epochs"`
-	Reconnects   uint64            `json:"reconnects"`
-	NMEALatency  time.Duration     `json:"nmea_latency_ns"` // typical arrival of the first sentence after the second
 }
 
 // Satellite is one entry of the sky view.
