@@ -67,7 +67,7 @@ func WriteTracking(w io.Writer, s Snapshot) {
 	}
 	if s.GPS.Device != "" || s.GPS.State != "" {
 		line("GPS", "%s on %s, %d of %d satellites used", orDash(s.GPS.State), orDash(s.GPS.Device), s.GPS.SatsUsed, s.GPS.SatsInView)
-		if n := sum(s.GPS.ParserPanics); n > 0 {
+		if n := sumCounts(s.GPS.ParserPanics); n > 0 {
 			line("GPS panics", "%d sentences crashed the NMEA parser and were dropped %v", n, s.GPS.ParserPanics)
 		}
 	}
@@ -78,7 +78,8 @@ func WriteTracking(w io.Writer, s Snapshot) {
 	line("Uptime", "%s (version %s)", roughDuration(s.Uptime), orDash(s.Version))
 }
 
-func sum(m map[string]uint64) (n uint64) {
+// sumCounts is the total of counts by kind.
+func sumCounts(m map[string]uint64) (n uint64) {
 	for _, v := range m {
 		n += v
 	}
