@@ -31,6 +31,10 @@ func (m *mtkPort) Write(b []byte) (int, error) {
 		switch {
 		case cmd == "605":
 			m.out = append(m.out, sentenceOf("PMTK705,AXN_5.1.7_3333_19020118,0027,PA1010D,1.0")+"\r\n"...)
+		case cmd == "414":
+			m.out = append(m.out, sentenceOf("PMTK514,"+mtkOldOutput)+"\r\n"...)
+		case cmd == "400":
+			m.out = append(m.out, sentenceOf("PMTK500,200,0,0,0.0,0.0")+"\r\n"...)
 		case cmd == "251":
 		default:
 			flag := "3"
@@ -52,16 +56,21 @@ func (m *mtkPort) Read(b []byte) (int, error) {
 
 func (m *mtkPort) SetBaud(baud int) error { m.baud = baud; return nil }
 
+// mtkOldOutput is the module's output before configuration.
+const mtkOldOutput = "1,1,1,1,1,5,0,0,0,0,0,0,0,0,0,0,0,0,0"
+
 func TestConfigureMediaTek(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		refuse map[string]string
-		errHas string
-		sent   int
+		name    string
+		refuse  map[string]string
+		errHas  string
+		sent    int
+		restore []string // commands sent last to set things back
 	}{
-		{"accepted", nil, "", 6},
-		{"PPS unsupported", map[string]string{"285": "1"}, "PMTK285,4,100): the receiver refused it: command not supported; changed before it", 5},
-		{"first refused", map[string]string{"314": "0"}, "invalid command; nothing had been changed", 2},
+		{"accepted", nil, "", 9, nil},
+		{"PPS unsupported", map[string]string{"285": "1"}, "PMTK285,4,100): the receiver refused it: command not supported; nothing had been changed", 4, nil},
+		{"rate refused", map[string]string{"220": "2"}, "valid command, but it failed; left changed, not saved (power-cycle the receiver to drop them): PPS always on, 100ms wide (PMTK285,4,100); PPS synchronised with the NMEA output (PMTK255,1); restored PMTK314",
+			7, []string{"PMTK314," + mtkOldOutput}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := &mtkPort{refuse: tc.refuse, baud: 9600}
@@ -78,6 +87,9 @@ func TestConfigureMediaTek(t *testing.T) {
 			}
 			if tc.errHas == "" && (m.baud != 115200 || !strings.HasPrefix(m.got[len(m.got)-1], "PMTK605")) {
 				t.Errorf("rate %d, sent %q: want 115200, checked with PMTK605", m.baud, m.got)
+			}
+			if n := len(tc.restore); n > 0 && strings.Join(m.got[len(m.got)-n:], " ") != strings.Join(tc.restore, " ") {
+				t.Errorf("sent %q, want it to end setting back %q", m.got, tc.restore)
 			}
 		})
 	}

@@ -72,11 +72,14 @@ func pmtkPlan(o ConfigureOptions) []ConfigStep {
 	add := func(desc, body string) {
 		steps = append(steps, ConfigStep{Desc: desc, Bytes: pmtk(body), pmtkCmd: body[:7]})
 	}
-	add("NMEA RMC, GGA, GSA, GSV and ZDA every fix, the rest off (PMTK314)", pmtkOutput())
-	add("one fix a second (PMTK220,1000)", "PMTK220,1000")
-	add("PPS synchronised with the NMEA output (PMTK255,1)", "PMTK255,1")
+	// The PPS settings first: a module cannot be asked for them, so when
+	// it refuses one nothing else has changed yet; the output and rate,
+	// which can be read back and restored, follow.
 	add(fmt.Sprintf("PPS always on, %v wide (PMTK285,4,%d)", o.PulseWidth, o.PulseWidth.Milliseconds()),
 		fmt.Sprintf("PMTK285,4,%d", o.PulseWidth.Milliseconds()))
+	add("PPS synchronised with the NMEA output (PMTK255,1)", "PMTK255,1")
+	add("NMEA RMC, GGA, GSA, GSV and ZDA every fix, the rest off (PMTK314)", pmtkOutput())
+	add("one fix a second (PMTK220,1000)", "PMTK220,1000")
 	if o.Baud > 0 {
 		// PMTK251 is not acknowledged: the module changes rate at once.
 		steps = append(steps, ConfigStep{Desc: fmt.Sprintf("serial port at %d baud (PMTK251)", o.Baud),
