@@ -69,7 +69,7 @@ func ConfigurePlan(o ConfigureOptions) ([]ConfigStep, error) {
 		return ubxPlan(o), nil
 	case ReceiverMediaTek:
 		if o.Save {
-			return nil, errors.New("saving is u-blox only: MediaTek modules keep PMTK settings while their backup supply lasts")
+			return nil, errors.New("--save is for u-blox receivers: MediaTek modules keep PMTK settings in backup RAM while their backup supply lasts")
 		}
 		return pmtkPlan(o), nil
 	}
@@ -91,10 +91,11 @@ type Identity struct {
 
 // Configure identifies the receiver on port (at rate baud) and sends it
 // the plan, each message acknowledged before the next. When the receiver
-// refuses a message or does not answer, the u-blox settings changed so far
-// are restored from what it reported before each change (MediaTek has no
-// such poll for all of them: the error names what was changed) and an
-// error says which message failed. progress, if set, is told each step.
+// refuses a message or does not answer, the settings changed so far are
+// set back from what it reported before (u-blox: every one; MediaTek: the
+// output rates and fix interval, and the error names the PPS settings it
+// cannot be asked for), and the error says which message failed.
+// progress, if set, is told each step.
 func Configure(ctx context.Context, port ConfigPort, baud int, o ConfigureOptions, progress func(string)) (Identity, error) {
 	if progress == nil {
 		progress = func(string) {}
