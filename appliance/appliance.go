@@ -116,6 +116,12 @@ func New(opts Options) (*Appliance, error) {
 	a.disc = disc
 	a.drift = discipline.NewDriftSaver(disc, log.With("part", "discipline"))
 	a.pairer = pps.NewPairer(opts.Config.PPS, log.With("part", "pps"))
+	if q, ok := hw.GPS.(interface {
+		SetTimTPHandler(func(gps.TimTP, time.Time))
+	}); ok {
+		// u-blox TIM-TP: the quantisation error of the next pulse.
+		q.SetTimTPHandler(func(tp gps.TimTP, at time.Time) { a.pairer.SetQErr(tp.QErr, at) })
+	}
 	if hw.PPS != nil {
 		a.pairer.SetSource(hw.PPS.Device(), hw.PPS.Backend(), hw.PPS.Precision())
 	}

@@ -1,6 +1,7 @@
 package gps
 
 import (
+	"errors"
 	"sort"
 	"time"
 )
@@ -23,6 +24,9 @@ type AssemblerConfig struct {
 	// such a gap belong to the next epoch. Default 150ms; 0 arrival times
 	// (decoding a file) never make a gap.
 	BurstGap time.Duration
+	// OnParserPanic, if set, is called (from Feed) with each sentence the
+	// NMEA library panicked on, after it has been counted and dropped.
+	OnParserPanic func(ParserPanic)
 }
 
 // Counters count the assembler's input and output.
@@ -31,9 +35,12 @@ type Counters struct {
 	Sentences   uint64 // lines with a valid checksum that parsed
 	BadChecksum uint64 // NMEA lines whose checksum was wrong or missing
 	Malformed   uint64 // valid checksum, but fields that make no sense
-	Garbage     uint64 // lines that are not NMEA at all
-	Epochs      uint64 // epochs emitted
-	Late        uint64 // sentences that arrived after their epoch was emitted
+	// ParserPanics are lines the NMEA library panicked on, dropped; by
+	// type through AssemblerConfig.OnParserPanic.
+	ParserPanics uint64
+	Garbage      uint64 // lines that are not NMEA at all
+	Epochs       uint64 // epochs emitted
+	Late         uint64 // sentences that arrived after their epoch was emitted
 }
 
 type pendingFact struct {
@@ -106,9 +113,16 @@ func (a *Assembler) Feed(line []byte, arrival time.Time) []Epoch {
 		return nil
 	}
 	f, err := a.ps.parse(string(line))
+	var crashed *ParserPanic
 	switch {
 	case err == errChecksum:
 		a.c.BadChecksum++
+		return nil
+	case errors.As(err, &crashed):
+		a.c.ParserPanics++
+		if a.cfg.OnParserPanic != nil {
+			a.cfg.OnParserPanic(*crashed)
+		}
 		return nil
 	case err != nil:
 		a.c.Malformed++

@@ -32,11 +32,19 @@ type Config struct {
 	// ReconnectMax caps the backoff between attempts to reopen a device
 	// that has vanished. Default 30s; NewReader treats 0 as the default.
 	ReconnectMax time.Duration `toml:"reconnect_max"` // 1s..1h
+
+	// Configure sets the receiver up for timing at each connection, as
+	// `stratum1 gps configure` does (u-blox or MediaTek, asked; moved to
+	// ConfigureBaud; not saved), and the reader follows the new rate.
+	Configure bool `toml:"configure"`
+	// ConfigureBaud is the rate Configure moves the receiver to; 0 keeps
+	// its rate. Default 115200.
+	ConfigureBaud int `toml:"configure_baud"`
 }
 
 // DefaultConfig fits a Raspberry Pi with the usual GPS hat.
 func DefaultConfig() Config {
-	return Config{Device: "/dev/serial0", Baud: BaudAuto, ReconnectMax: 30 * time.Second}
+	return Config{Device: "/dev/serial0", Baud: BaudAuto, ReconnectMax: 30 * time.Second, ConfigureBaud: 115200}
 }
 
 // Reconnect backoff bounds: at least a second between attempts, so that a
@@ -62,6 +70,11 @@ func (c Config) Validate() error {
 		}
 		if t.Before(gpsEpoch) || !t.Before(lastRolloverRef) {
 			return setting.Errorf("rollover_ref", "%s is outside %s..%s", c.RolloverRef, gpsEpoch.Format(time.DateOnly), lastRolloverRef.AddDate(0, 0, -1).Format(time.DateOnly))
+		}
+	}
+	if c.ConfigureBaud != 0 {
+		if err := setting.Int("configure_baud", c.ConfigureBaud, 4800, 921600); err != nil {
+			return err
 		}
 	}
 	return setting.Duration("reconnect_max", c.ReconnectMax, minReconnectMax, maxReconnectMax)

@@ -15,6 +15,10 @@ type DecodeStats struct {
 	Counters
 	Split   SplitCounters
 	RefDate time.Time // the rollover reference used (zero: none)
+	// PanicsByType counts, by sentence type, the lines the NMEA library
+	// panicked on; FirstPanic is the first of them.
+	PanicsByType map[string]uint64
+	FirstPanic   *ParserPanic
 }
 
 // Decode reads a recorded capture and calls fn for each epoch. Lines
@@ -23,10 +27,21 @@ type DecodeStats struct {
 // reference, because a capture years old must not be moved to today's era.
 // Arrival times are zero: a file has no timing.
 func Decode(r io.Reader, cfg AssemblerConfig, fn func(Epoch)) (DecodeStats, error) {
+	var st DecodeStats
+	onPanic := cfg.OnParserPanic
+	cfg.OnParserPanic = func(p ParserPanic) {
+		if st.PanicsByType == nil {
+			st.PanicsByType = make(map[string]uint64)
+			st.FirstPanic = &p
+		}
+		countPanic(st.PanicsByType, p.Type)
+		if onPanic != nil {
+			onPanic(p)
+		}
+	}
 	a := NewAssembler(cfg)
 	sp := NewSplitter(0)
 	refFixed := !cfg.RefDate.IsZero()
-	var st DecodeStats
 	inComment := false
 	emit := func(line []byte, _ time.Time) {
 		switch {

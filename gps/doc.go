@@ -15,5 +15,8 @@
 // counters.
 //
 // Sentences are parsed with github.com/adrianmo/go-nmea; receivers'
-// departures from the standard are handled through its parser hooks.
+// departures from the standard are handled through its parser hooks. The
+// library is called in one place (guardedParse): a panic there drops the
+// sentence and counts it by type (Status.ParserPanics), and types the
+// assembler does not read never reach the library's per-type parsers.
 package gps

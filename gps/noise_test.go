@@ -50,7 +50,7 @@ func TestReaderLogsGarbage(t *testing.T) {
 	if !ChecksumOK([]byte(strings.TrimSpace(good))) {
 		t.Fatal("test sentence has a bad checksum")
 	}
-	noise := "\x00\xb5b\x01\x07\xff\xfe\r\n" + "hello\r\n" + "$GPRMC,1*00\r\n" // binary, text, bad checksum
+	noise := "\x00\xa5b\x01\x07\xff\xfe\r\n" + "hello\r\n" + "$GPRMC,1*00\r\n" // binary, text, bad checksum
 	port := &scripted{clock: &now, chunks: []chunk{
 		{0, good},
 		{time.Second, noise},         // first burst: said at once, 3 lines

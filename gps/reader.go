@@ -44,17 +44,22 @@ type ReaderOptions struct {
 
 // Status is the reader's observable state.
 type Status struct {
-	State      string
-	Device     string
-	Baud       int // rate in use or last found; 0 before detection
-	Connected  bool
-	LastError  string
-	LastData   time.Time // arrival of the last valid sentence
-	Sentences  uint64
-	BadSum     uint64 // bad or missing checksums
-	Dropped    uint64 // garbage, binary, overlong and malformed lines
-	Epochs     uint64
-	Reconnects uint64
+	State     string
+	Device    string
+	Baud      int // rate in use or last found; 0 before detection
+	Connected bool
+	LastError string
+	LastData  time.Time // arrival of the last valid sentence
+	Sentences uint64
+	BadSum    uint64 // bad or missing checksums
+	Dropped   uint64 // garbage, binary, overlong and malformed lines
+	UBX       uint64 // UBX frames received whole with a good checksum
+	UBXBad    uint64 // UBX frames with a bad checksum
+	// ParserPanics counts, by sentence type, the sentences the NMEA
+	// library panicked on (also in Dropped).
+	ParserPanics map[string]uint64
+	Epochs       uint64
+	Reconnects   uint64
 	// Latency is how long after the second its first sentence typically
 	// arrives (a moving average over valid epochs).
 	Latency   time.Duration
@@ -78,7 +83,16 @@ type Reader struct {
 	base Status
 
 	noise noiseLog // serial garbage said in the log; Run's goroutine only
+	// which parser panics get a log line
+	panicLog panicLogLimit
+	// onTimTP receives u-blox TIM-TP (set before Run)
+	onTimTP func(TimTP, time.Time)
 }
+
+// SetTimTPHandler sets the function that receives each u-blox TIM-TP
+// (the quantisation error of the receiver's next pulse) with its arrival.
+// Call it before Run.
+func (r *Reader) SetTimTPHandler(fn func(tp TimTP, arrival time.Time)) { r.onTimTP = fn }
 
 // NewReader checks cfg and returns a reader; Run starts it.
 func NewReader(cfg Config, opt ReaderOptions) (*Reader, error) {
@@ -132,6 +146,12 @@ func (r *Reader) Status() Status {
 	defer r.mu.Unlock()
 	s := r.st
 	s.LastEpoch.Satellites = append([]Satellite(nil), s.LastEpoch.Satellites...)
+	if s.ParserPanics != nil {
+		s.ParserPanics = make(map[string]uint64, len(r.st.ParserPanics))
+		for k, v := range r.st.ParserPanics {
+			s.ParserPanics[k] = v
+		}
+	}
 	return s
 }
 
@@ -170,6 +190,9 @@ func (r *Reader) Run(ctx context.Context, fn func(Epoch)) error {
 		connected = true
 		lastOpenErr = ""
 		backoff = r.opt.MinBackoff
+		if r.cfg.Configure {
+			baud = r.configure(ctx, port, baud)
+		}
 		r.log.Info("gps receiver connected", "baud", baud)
 		err = r.read(ctx, port, baud, fn)
 		port.Close()
@@ -315,8 +338,16 @@ func (r *Reader) read(ctx context.Context, port io.Reader, baud int, fn func(Epo
 	r.mu.Lock()
 	ref := r.ref
 	r.mu.Unlock()
-	asm := NewAssembler(AssemblerConfig{RefDate: ref})
+	asm := NewAssembler(AssemblerConfig{RefDate: ref, OnParserPanic: r.parserPanic})
 	sp := NewSplitter(0)
+	sp.OnUBX = func(f UBXFrame, at time.Time) {
+		if f.Class != ubxClassTIM || f.ID != ubxTIMTP || r.onTimTP == nil {
+			return
+		}
+		if tp, err := ParseTimTP(f.Payload); err == nil && tp.QErrGood {
+			r.onTimTP(tp, at)
+		}
+	}
 	now := r.opt.Now
 	start := now()
 	lastValid := start
@@ -360,8 +391,9 @@ func (r *Reader) read(ctx context.Context, port io.Reader, baud int, fn func(Epo
 		sc := sp.Counters()
 		r.st.Sentences = r.base.Sentences + c.Sentences
 		r.st.BadSum = r.base.BadSum + c.BadChecksum
-		r.st.Dropped = r.base.Dropped + c.Malformed + c.Garbage + sc.Binary + sc.Overlong
+		r.st.Dropped = r.base.Dropped + c.Malformed + c.ParserPanics + c.Garbage + sc.Binary + sc.Overlong
 		r.st.Epochs = r.base.Epochs + c.Epochs
+		r.st.UBX, r.st.UBXBad = r.base.UBX+sc.UBX, r.base.UBXBad+sc.UBXBad
 		if c.Sentences > before {
 			r.st.LastData = at
 		}
@@ -400,6 +432,50 @@ func (r *Reader) read(ctx context.Context, port io.Reader, baud int, fn func(Epo
 		if silent && r.baud == 0 {
 			return fmt.Errorf("%s at %d baud: %w for %v", r.cfg.Device, baud, errSilent, r.opt.Silence)
 		}
+	}
+}
+
+// configure sets the receiver on port up for timing ([gps] configure) and
+// returns the rate the line is at afterwards. A receiver that cannot be
+// configured is read as it is.
+func (r *Reader) configure(ctx context.Context, port serial.Port, baud int) int {
+	cp := &SerialConfigPort{port: port, device: r.cfg.Device}
+	id, err := Configure(ctx, cp, baud, ConfigureOptions{Baud: r.cfg.ConfigureBaud}, func(step string) {
+		r.log.Debug("gps configure", "step", step)
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn("cannot configure the gps receiver; reading it as it is", "err", err)
+		}
+		return baud
+	}
+	if r.cfg.ConfigureBaud != 0 {
+		baud = r.cfg.ConfigureBaud
+		r.mu.Lock()
+		r.st.Baud = baud
+		if r.baud != 0 {
+			r.baud = baud // a fixed rate follows the change
+		}
+		r.mu.Unlock()
+	}
+	r.log.Info("gps receiver configured for timing", "receiver", id.Receiver, "version", id.Version, "baud", baud)
+	return baud
+}
+
+// parserPanic counts a sentence the NMEA library panicked on and logs it,
+// the first at once and then at most once every panicLogEvery.
+func (r *Reader) parserPanic(p ParserPanic) {
+	now := r.opt.Now()
+	r.mu.Lock()
+	if r.st.ParserPanics == nil {
+		r.st.ParserPanics = make(map[string]uint64)
+	}
+	countPanic(r.st.ParserPanics, p.Type)
+	log, suppressed := r.panicLog.note(now)
+	r.mu.Unlock()
+	if log {
+		r.log.Warn("the NMEA library panicked on a sentence; dropped and counted (gps_parser_panics_total)",
+			"type", p.Type, "sentence", p.Sentence, "panic", p.Value, "not_logged_since_last", suppressed)
 	}
 }
 

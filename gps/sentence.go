@@ -78,6 +78,22 @@ type fact struct {
 
 var errChecksum = errors.New("nmea checksum mismatch")
 
+// errUnused stops go-nmea before its per-type parser for a sentence the
+// assembler does not read: it only needs the talker and type, and a
+// sentence nobody reads cannot crash the daemon (go-nmea v1.10.0 panics on a
+// TXT with fewer than four fields, which receivers print at start-up).
+var errUnused = errors.New("sentence type not used")
+
+// assembled reports whether the assembler reads sentences of type typ
+// (after retagProprietary). Only these reach go-nmea's per-type parsers.
+func assembled(typ string) bool {
+	switch typ {
+	case nmea.TypeRMC, nmea.TypeGGA, nmea.TypeGNS, nmea.TypeGLL, nmea.TypeZDA, nmea.TypeGSA, nmea.TypeGSV:
+		return true
+	}
+	return false
+}
+
 // parser wraps go-nmea's SentenceParser with the leniency real receivers
 // need. It is not safe for concurrent use.
 type parser struct {
@@ -100,6 +116,9 @@ func newParser() *parser {
 		OnBaseSentence: func(s *nmea.BaseSentence) error {
 			retagProprietary(s)
 			ps.base = *s
+			if !assembled(s.Type) {
+				return errUnused
+			}
 			return nil
 		},
 		// Receivers bend the standard in fields a time decoder does not
@@ -170,18 +189,21 @@ func canonicalTalker(t string) string {
 }
 
 // parse turns one line into a fact. It returns errChecksum for a checksum
-// mismatch or missing checksum, another error for a line that is not a
-// usable sentence.
+// mismatch or missing checksum, a *ParserPanic when go-nmea panicked on the
+// line, another error for a line that is not a usable sentence.
 func (ps *parser) parse(line string) (fact, error) {
 	ps.crcError = false
 	ps.base = nmea.BaseSentence{}
-	s, err := ps.p.Parse(line)
+	s, err := guardedParse(&ps.p, line)
 	var unsupported *nmea.NotSupportedError
+	var crashed *ParserPanic
 	switch {
 	case err == nil:
 	case ps.crcError:
 		return fact{}, errChecksum
-	case errors.As(err, &unsupported) && ps.base.Type != "":
+	case errors.As(err, &crashed):
+		return fact{}, err
+	case (err == errUnused || errors.As(err, &unsupported)) && ps.base.Type != "":
 		// A sentence this decoder has no use for: fine, and it still
 		// marks where a receiver's cycle ends.
 		return fact{kind: kindOther, talker: ps.base.Talker, key: ps.base.Talker + ps.base.Type, sats: -1}, nil

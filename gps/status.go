@@ -11,6 +11,7 @@ func (r *Reader) FillStatus(g *status.GPS) {
 	g.Sentences = s.Sentences
 	g.BadChecksum = s.BadSum
 	g.Dropped = s.Dropped
+	g.ParserPanics = s.ParserPanics
 	g.Epochs = s.Epochs
 	g.Reconnects = s.Reconnects
 	g.NMEALatency = s.Latency

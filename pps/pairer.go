@@ -115,6 +115,11 @@ type Pairer struct {
 
 	c          Counters
 	lastReason string
+
+	// The receiver's quantisation error of its next pulse (u-blox TIM-TP
+	// qErr), and when it arrived; zero when none is pending.
+	qErr   time.Duration
+	qErrAt time.Time
 }
 
 type pending struct {
@@ -206,6 +211,7 @@ func (p *Pairer) Edge(e Edge) (Sample, bool) {
 		return Sample{}, false
 	}
 	p.c.Pulses++
+	e = p.applyQErr(e)
 	p.lastEdge = e.Local
 	fly, flyOK := p.flywheel(e.Local)
 	p.expire(e.Local)
@@ -219,6 +225,29 @@ func (p *Pairer) Edge(e Edge) (Sample, bool) {
 		return p.pair(*w, false)
 	}
 	return fly, flyOK
+}
+
+// SetQErr hands over the quantisation error the receiver announced for
+// its next pulse (u-blox TIM-TP qErr: the pulse left qErr after the true
+// second, on the receiver's clock tick), received at local time at. The
+// next pulse within a second after at is corrected by it; a later pulse is
+// not, as the correction belongs to one pulse only.
+func (p *Pairer) SetQErr(qErr time.Duration, at time.Time) {
+	p.mu.Lock()
+	p.qErr, p.qErrAt = qErr, at
+	p.mu.Unlock()
+}
+
+// applyQErr corrects e by a pending qErr that belongs to it.
+func (p *Pairer) applyQErr(e Edge) Edge {
+	if p.qErrAt.IsZero() {
+		return e
+	}
+	if d := e.Local.Sub(p.qErrAt); d >= 0 && d < time.Second {
+		e.Local = e.Local.Add(-p.qErr)
+	}
+	p.qErrAt = time.Time{}
+	return e
 }
 
 // flywheel names the oldest accepted pulse whose epoch should have arrived

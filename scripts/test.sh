@@ -20,6 +20,8 @@ for pair in chronyd:chrony ntpdig:ntpsec-ntpdig faketime:faketime \
 	command -v "$prog" >/dev/null 2>&1 || [ -x "/usr/sbin/$prog" ] || [ -x "/sbin/$prog" ] || need+=("$pkg")
 done
 python3 -c 'import ntp' >/dev/null 2>&1 || need+=(python3-ntp)
+# gpsd's UBX decoder (ubxtool's gps.ubx module) checks `gps configure --out`.
+/usr/bin/python3 -c 'import gps.ubx' >/dev/null 2>&1 || need+=(python3-gps)
 [ -f /usr/share/zoneinfo/leap-seconds.list ] || need+=(tzdata)
 # apt must not start the daemons it installs (a chronyd would steer this
 # machine's clock): a policy-rc.d that refuses every start, ours only while
@@ -63,5 +65,7 @@ GOOS=darwin GOARCH=arm64 go build -o /dev/null ./cmd/stratum1
 GOOS=windows GOARCH=amd64 go build -o /dev/null ./cmd/stratum1
 echo "== PPS ioctl layouts and pairing on 32-bit ARM (qemu)"
 GOOS=linux GOARCH=arm GOARM=6 go test -exec qemu-arm-static ./pps/ ./ntp/
+echo "== fuzz go-nmea's per-type parsers with checksummed sentences (bounded)"
+go test -run='^$' -fuzz=FuzzNMEABody -fuzztime=10s ./gps/
 echo "== go test -race"
 go test -race -timeout 40m ./...

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +29,9 @@ type Receiver struct {
 	log    *slog.Logger
 
 	plugged atomic.Bool
+	// UBX answers the host's UBX (gps configure) and says whether TIM-TP
+	// is on.
+	UBX *UBXReceiver
 }
 
 // NewReceiver creates the receiver's directory and its first pty.
@@ -36,7 +40,7 @@ func NewReceiver(s Settings, log *slog.Logger) (*Receiver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sim receiver: %w", err)
 	}
-	return &Receiver{s: s, dir: dir, Device: filepath.Join(dir, "gps"), start: time.Now(), log: log}, nil
+	return &Receiver{s: s, dir: dir, Device: filepath.Join(dir, "gps"), start: time.Now(), log: log, UBX: NewUBXReceiver()}, nil
 }
 
 // Close removes the receiver's directory.
@@ -48,7 +52,35 @@ func (r *Receiver) Plugged() bool { return r.plugged.Load() }
 // pty is one plugged-in receiver: the master side the simulator writes to,
 // and the terminal side it keeps open for as long as the device exists, so
 // that writes never fail while the daemon closes and reopens its end.
-type ptyPair struct{ master, tty *os.File }
+type ptyPair struct {
+	master, tty *os.File
+	wmu         sync.Mutex // one write at a time: NMEA and answers to the host
+}
+
+// write writes b to the host, giving up when nobody reads.
+func (p *ptyPair) write(b []byte) error {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	_ = p.master.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+	_, err := p.master.Write(b)
+	return err
+}
+
+// serveHost answers what the host writes (UBX polls and configuration)
+// until the pty closes.
+func (r *Receiver) serveHost(p *ptyPair) {
+	buf := make([]byte, 512)
+	for {
+		n, err := p.master.Read(buf)
+		if err != nil {
+			return
+		}
+		_, _ = r.UBX.Write(buf[:n])
+		if out := r.UBX.Replies(); len(out) > 0 {
+			_ = p.write(out)
+		}
+	}
+}
 
 func (p *ptyPair) Close() {
 	p.master.Close()
@@ -74,7 +106,9 @@ func (r *Receiver) plug() (*ptyPair, error) {
 		return nil, err
 	}
 	r.plugged.Store(true)
-	return &ptyPair{master: master, tty: tty}, nil
+	p := &ptyPair{master: master, tty: tty}
+	go r.serveHost(p)
+	return p, nil
 }
 
 // Run writes NMEA until ctx is done, unplugging (closing the pty) during
@@ -121,14 +155,17 @@ func (r *Receiver) Run(ctx context.Context) error {
 		// A real receiver does not wait for its reader: when nobody reads
 		// (the daemon is between reconnects) the line's buffer fills and
 		// the rest of this second is lost, as on a serial wire.
-		_ = dev.master.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+		var out []byte
 		for _, line := range append(Sentences(label), SkySentences(label)...) {
-			if _, err := dev.master.WriteString(line); err != nil {
-				if !errors.Is(err, os.ErrDeadlineExceeded) {
-					r.log.Debug("simulated receiver write", "err", err)
-				}
-				break
-			}
+			out = append(out, line...)
+		}
+		if r.UBX.TimTP() {
+			// The next pulse's quantisation error, before that pulse.
+			next := sec.Add(time.Second)
+			out = append(out, TimTPFrame(next, QErr(next.Unix(), r.s.ReceiverClockHz))...)
+		}
+		if err := dev.write(out); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			r.log.Debug("simulated receiver write", "err", err)
 		}
 	}
 }
@@ -161,7 +198,8 @@ func (p *PulseSource) Run(ctx context.Context, fn func(pps.Edge)) error {
 		}
 		seq++
 		jitter := time.Duration(p.rng.NormFloat64() * float64(p.s.PPSJitter))
-		fn(pps.Edge{Local: p.clock.At(sec.Add(jitter)), Seq: seq})
+		q := QErr(sec.Unix(), p.s.ReceiverClockHz) // the pulse leaves on the receiver's clock tick
+		fn(pps.Edge{Local: p.clock.At(sec.Add(q + jitter)), Seq: seq})
 	}
 }
 

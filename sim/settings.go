@@ -28,6 +28,11 @@ type Settings struct {
 	Start         time.Time     // true UTC at the start
 	Listen        string        // real-time mode: NTP address
 	HTTP          string        // real-time mode: status address
+
+	// ReceiverClockHz is the clock the receiver's time pulse leaves on
+	// (a sawtooth of ±half a tick, its qErr sent in TIM-TP once `gps
+	// configure` turns that on); 0 for ideal pulses.
+	ReceiverClockHz float64
 }
 
 // DefaultSettings are the defaults of `stratum1 sim`.

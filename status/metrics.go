@@ -26,6 +26,7 @@ type collector struct {
 	rootDelay, rootDisp, refTime, steps, clockAdjust              *prometheus.Desc
 	gpsMode, satsUsed, satsView, hdop, pdop, satSNR, satEl        *prometheus.Desc
 	gpsSentences, gpsBadSum, gpsDropped, gpsEpochs, gpsReconnects *prometheus.Desc
+	gpsPanics                                                     *prometheus.Desc
 	gpsLatency                                                    *prometheus.Desc
 	ppsPulses, ppsMissed, ppsRejected, ppsJitter, ppsLastEdge     *prometheus.Desc
 	requests, replies, kod, dropped                               *prometheus.Desc
@@ -76,6 +77,7 @@ func newCollector(get func() (Snapshot, bool)) *collector {
 		gpsBadSum:     d("gps_bad_checksum_total", "NMEA sentences dropped for a bad checksum."),
 		gpsDropped:    d("gps_dropped_total", "NMEA sentences dropped for other reasons."),
 		gpsEpochs:     d("gps_epochs_total", "Complete GPS epochs (one per second with a fix)."),
+		gpsPanics:     d("gps_parser_panics_total", "NMEA sentences the parser library panicked on, dropped, by sentence type.", "type"),
 		gpsReconnects: d("gps_reconnects_total", "Times the serial device was reopened."),
 		gpsLatency:    d("gps_nmea_latency_seconds", "Typical arrival of the first NMEA sentence after the second it labels."),
 
@@ -106,7 +108,7 @@ func (c *collector) descs() []*prometheus.Desc {
 		c.stratum, c.leap, c.offset, c.residual, c.freq, c.skew, c.estError,
 		c.rootDelay, c.rootDisp, c.refTime, c.steps, c.clockAdjust,
 		c.gpsMode, c.satsUsed, c.satsView, c.hdop, c.pdop, c.satSNR, c.satEl,
-		c.gpsSentences, c.gpsBadSum, c.gpsDropped, c.gpsEpochs, c.gpsReconnects, c.gpsLatency,
+		c.gpsSentences, c.gpsBadSum, c.gpsDropped, c.gpsEpochs, c.gpsReconnects, c.gpsLatency, c.gpsPanics,
 		c.ppsPulses, c.ppsMissed, c.ppsRejected, c.ppsJitter, c.ppsLastEdge,
 		c.requests, c.replies, c.kod, c.dropped, c.access,
 		c.peerOffset, c.peerDelay, c.peerJitter, c.peerReach, c.peerStratum, c.peerSelected,
@@ -206,6 +208,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.gpsSentences, g.Sentences)
 	counter(c.gpsBadSum, g.BadChecksum)
 	counter(c.gpsDropped, g.Dropped)
+	byReason(c.gpsPanics, g.ParserPanics)
 	counter(c.gpsEpochs, g.Epochs)
 	counter(c.gpsReconnects, g.Reconnects)
 	gauge(c.gpsLatency, g.NMEALatency.Seconds())

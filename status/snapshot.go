@@ -65,6 +65,9 @@ type GPS struct {
 	Epochs      uint64        `json:"epochs"`
 	Reconnects  uint64        `json:"reconnects"`
 	NMEALatency time.Duration `json:"nmea_latency_ns"` // typical arrival of the first sentence after the second
+
+	// ParserPanics: sentences the NMEA library panicked on, by type (in Dropped too).
+	ParserPanics map[string]uint64 `json:"parser_panics,omitempty"`
 }
 
 // Satellite is one entry of the sky view.

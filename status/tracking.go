@@ -67,12 +67,23 @@ func WriteTracking(w io.Writer, s Snapshot) {
 	}
 	if s.GPS.Device != "" || s.GPS.State != "" {
 		line("GPS", "%s on %s, %d of %d satellites used", orDash(s.GPS.State), orDash(s.GPS.Device), s.GPS.SatsUsed, s.GPS.SatsInView)
+		if n := sumCounts(s.GPS.ParserPanics); n > 0 {
+			line("GPS panics", "%d sentences crashed the NMEA parser and were dropped %v", n, s.GPS.ParserPanics)
+		}
 	}
 	line("Requests", "%d received, %d answered", s.Server.Received, s.Server.Answered)
 	if !sys.ClockAdjust {
 		line("Clock", "NOT adjusted (--no-clock-adjust): the daemon only watches")
 	}
 	line("Uptime", "%s (version %s)", roughDuration(s.Uptime), orDash(s.Version))
+}
+
+// sumCounts is the total of counts by kind.
+func sumCounts(m map[string]uint64) (n uint64) {
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.9f", d.Seconds()) }

@@ -14,15 +14,17 @@ import (
 
 func cmdGPS(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: stratum1 gps decode FILE|- [--ref-date YYYY-MM-DD] | gps watch --device DEV [--baud N|auto]")
+		return errors.New("usage: stratum1 gps decode FILE|- [--ref-date YYYY-MM-DD] | gps watch --device DEV [--baud N|auto] | gps configure [--help]")
 	}
 	switch args[0] {
 	case "decode":
 		return cmdGPSDecode(ctx, args[1:], stdout, stderr)
 	case "watch":
 		return cmdGPSWatch(ctx, args[1:], stdout, stderr)
+	case "configure":
+		return cmdGPSConfigure(ctx, args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("gps: unknown subcommand %q (want decode or watch)", args[0])
+	return fmt.Errorf("gps: unknown subcommand %q (want decode, watch or configure)", args[0])
 }
 
 // decodedEpoch is the JSON Lines contract of `gps decode`.
@@ -95,8 +97,12 @@ func cmdGPSDecode(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if werr != nil {
 		return fmt.Errorf("gps decode: write: %w", werr)
 	}
-	fmt.Fprintf(stderr, "gps decode: %d lines, %d sentences, %d bad checksums, %d malformed, %d garbage, %d overlong, %d binary, %d epochs\n",
-		st.Lines, st.Sentences, st.BadChecksum, st.Malformed, st.Garbage, st.Split.Overlong, st.Split.Binary, st.Epochs)
+	fmt.Fprintf(stderr, "gps decode: %d lines, %d sentences, %d bad checksums, %d malformed, %d parser panics, %d garbage, %d overlong, %d binary, %d ubx, %d epochs\n",
+		st.Lines, st.Sentences, st.BadChecksum, st.Malformed, st.ParserPanics, st.Garbage, st.Split.Overlong, st.Split.Binary, st.Split.UBX, st.Epochs)
+	if p := st.FirstPanic; p != nil {
+		fmt.Fprintf(stderr, "gps decode: the NMEA library panicked on %v sentences (dropped); the first: %q: %s\n",
+			st.PanicsByType, p.Sentence, p.Value)
+	}
 	return nil
 }
 
@@ -166,6 +172,9 @@ func writeWatch(w io.Writer, st gps.Status, perSec float64) {
 	fmt.Fprintf(w, "device %s  baud %s  state %s  %.1f sentences/s\n", st.Device, baud, st.State, perSec)
 	fmt.Fprintf(w, "sentences %d  bad checksums %d  dropped %d  epochs %d  reconnects %d\n",
 		st.Sentences, st.BadSum, st.Dropped, st.Epochs, st.Reconnects)
+	if st.UBX+st.UBXBad > 0 {
+		fmt.Fprintf(w, "ubx frames %d  bad ubx checksums %d\n", st.UBX, st.UBXBad)
+	}
 	if st.LastError != "" && !st.Connected {
 		fmt.Fprintf(w, "error: %s\n", st.LastError)
 	}

@@ -30,7 +30,7 @@ func commands() map[string]command {
 		"run":      {"run the daemon from a config file", cmdRun},
 		"sim":      {"run the whole appliance on a simulated receiver", cmdSim},
 		"version":  {"print the version", cmdVersion},
-		"gps":      {"decode NMEA captures, watch a receiver (gps decode|watch)", cmdGPS},
+		"gps":      {"decode NMEA captures, watch or configure a receiver (gps decode|watch|configure)", cmdGPS},
 		"pps":      {"watch the pulse-per-second input (pps watch)", cmdPPS},
 		"status":   {"show the running daemon's tracking summary", cmdStatus},
 		"peers":    {"list the running daemon's time sources, as ntpq -p", cmdPeers},
