@@ -2,7 +2,6 @@ package gps
 
 import (
 	"fmt"
-	"time"
 
 	nmea "github.com/adrianmo/go-nmea"
 )
@@ -75,28 +74,4 @@ func countPanic(counts map[string]uint64, typ string) {
 		typ = "other"
 	}
 	counts[typ]++
-}
-
-// panicLogEvery is how often the reader logs parser panics: the first at
-// once, later ones at most this often, with how many came in between.
-const panicLogEvery = time.Minute
-
-// panicLogLimit decides which parser panics get a log line. A receiver
-// that repeats a bad sentence every second must not fill the journal.
-type panicLogLimit struct {
-	last       time.Time
-	logged     bool
-	suppressed uint64
-}
-
-// note records one panic at now and reports whether to log it, with the
-// number of panics not logged since the previous line.
-func (l *panicLogLimit) note(now time.Time) (log bool, suppressed uint64) {
-	if l.logged && now.Sub(l.last) < panicLogEvery {
-		l.suppressed++
-		return false, 0
-	}
-	suppressed, l.suppressed = l.suppressed, 0
-	l.last, l.logged = now, true
-	return true, suppressed
 }

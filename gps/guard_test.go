@@ -117,25 +117,25 @@ func TestCountPanicBounded(t *testing.T) {
 	}
 }
 
-func TestPanicLogLimit(t *testing.T) {
+func TestLogThrottle(t *testing.T) {
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	var l panicLogLimit
+	var l logThrottle
 	for _, tc := range []struct {
-		at         time.Duration
-		log        bool
-		suppressed uint64
+		at    time.Duration
+		log   bool
+		since uint64
 	}{
-		{0, true, 0},
+		{0, true, 1},
 		{time.Second, false, 0},
 		{30 * time.Second, false, 0},
 		{59 * time.Second, false, 0},
-		{61 * time.Second, true, 3},
+		{61 * time.Second, true, 4},
 		{62 * time.Second, false, 0},
-		{10 * time.Minute, true, 1},
+		{10 * time.Minute, true, 2},
 	} {
-		log, n := l.note(t0.Add(tc.at))
-		if log != tc.log || n != tc.suppressed {
-			t.Errorf("at %v: log %v suppressed %d, want %v %d", tc.at, log, n, tc.log, tc.suppressed)
+		log, n := l.note(t0.Add(tc.at), 1)
+		if log != tc.log || n != tc.since {
+			t.Errorf("at %v: log %v since %d, want %v %d", tc.at, log, n, tc.log, tc.since)
 		}
 	}
 }

@@ -95,7 +95,7 @@ func TestReaderLogsGarbage(t *testing.T) {
 func TestNoiseLogClockStep(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	var g noiseLog
+	var g logThrottle
 	t0 := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	for _, tt := range []struct {
 		n    uint64
@@ -111,7 +111,7 @@ func TestNoiseLogClockStep(t *testing.T) {
 		{1, t0.Add(time.Hour), true},
 	} {
 		before := logs.Len()
-		g.add(log, tt.n, tt.at)
+		logNoise(log, &g, tt.n, tt.at)
 		if said := logs.Len() > before; said != tt.logs {
 			t.Errorf("add(%d, %v): logged %v, want %v", tt.n, tt.at, said, tt.logs)
 		}

@@ -82,9 +82,9 @@ type Reader struct {
 	// totals of the connections before the current one
 	base Status
 
-	noise noiseLog // serial garbage said in the log; Run's goroutine only
+	noise logThrottle // serial garbage said in the log; Run's goroutine only
 	// which parser panics get a log line
-	panicLog panicLogLimit
+	panicLog logThrottle
 	// onTimTP receives u-blox TIM-TP (set before Run)
 	onTimTP func(TimTP, time.Time)
 }
@@ -422,7 +422,7 @@ func (r *Reader) read(ctx context.Context, port io.Reader, baud int, fn func(Epo
 		r.mu.Unlock()
 		if sc := sp.Counters(); c.Garbage+c.BadChecksum+sc.Binary+sc.Overlong > junk {
 			j := c.Garbage + c.BadChecksum + sc.Binary + sc.Overlong
-			r.noise.add(r.log, j-junk, at)
+			logNoise(r.log, &r.noise, j-junk, at)
 			junk = j
 		}
 
@@ -463,7 +463,7 @@ func (r *Reader) configure(ctx context.Context, port serial.Port, baud int) int 
 }
 
 // parserPanic counts a sentence the NMEA library panicked on and logs it,
-// the first at once and then at most once every panicLogEvery.
+// as often as its throttle lets it.
 func (r *Reader) parserPanic(p ParserPanic) {
 	now := r.opt.Now()
 	r.mu.Lock()
@@ -471,11 +471,11 @@ func (r *Reader) parserPanic(p ParserPanic) {
 		r.st.ParserPanics = make(map[string]uint64)
 	}
 	countPanic(r.st.ParserPanics, p.Type)
-	log, suppressed := r.panicLog.note(now)
+	log, since := r.panicLog.note(now, 1)
 	r.mu.Unlock()
 	if log {
 		r.log.Warn("the NMEA library panicked on a sentence; dropped and counted (gps_parser_panics_total)",
-			"type", p.Type, "sentence", p.Sentence, "panic", p.Value, "not_logged_since_last", suppressed)
+			"type", p.Type, "sentence", p.Sentence, "panic", p.Value, "panics_since_last_line", since)
 	}
 }
 
