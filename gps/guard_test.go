@@ -165,7 +165,7 @@ func TestReaderParserPanicLog(t *testing.T) {
 	if n := strings.Count(out, "panicked"); n != 2 {
 		t.Errorf("%d log lines for 101 panics over 100 s, want 2:\n%s", n, out)
 	}
-	if !strings.Contains(out, "DEFAULT PVT CONFIGURATION") || !strings.Contains(out, "not_logged_since_last=59") {
-		t.Errorf("log lacks the sentence or the count of those not logged:\n%s", out)
+	if !strings.Contains(out, "DEFAULT PVT CONFIGURATION") || !strings.Contains(out, "panics_since_last_line=60") {
+		t.Errorf("log lacks the sentence or the count since the last line:\n%s", out)
 	}
 }
