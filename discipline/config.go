@@ -35,6 +35,15 @@ type Config struct {
 	// Wander is the oscillator's assumed random-walk frequency noise in
 	// ppm per square root of a second, until enough history is measured.
 	Wander float64 `toml:"wander_ppm"`
+	// MaxClockError bounds, in ppm, the frequency changes that no estimate
+	// foresees (a change of temperature): the root dispersion grows by it,
+	// and by the frequency's uncertainty, every second after the last
+	// measurement, as chrony's maxclockerror (default 1 ppm).
+	MaxClockError float64 `toml:"max_clock_error_ppm"`
+	// HoldoverMissedPulses is how many pulses in a row (GPS samples, one a
+	// second) may be missing before the loop holds over: fewer are missed
+	// samples, counted, not a change of state.
+	HoldoverMissedPulses int `toml:"holdover_missed_pulses"`
 }
 
 // DefaultConfig returns the defaults.
@@ -51,6 +60,9 @@ func DefaultConfig() Config {
 		HoldoverLimit: 2 * time.Hour,
 		MaxFrequency:  500,
 		Wander:        0.0002,
+		MaxClockError: 1,
+		// A loaded Pi's capture can skip a few seconds' pulses.
+		HoldoverMissedPulses: 5,
 	}
 }
 
@@ -73,6 +85,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("max_frequency_ppm %v: must be in (0, 10000]", c.MaxFrequency)
 	case math.IsNaN(c.Wander) || c.Wander < 0 || c.Wander > 1:
 		return fmt.Errorf("wander_ppm %v: must be in [0, 1]", c.Wander)
+	case math.IsNaN(c.MaxClockError) || c.MaxClockError < 0 || c.MaxClockError > 500:
+		return fmt.Errorf("max_clock_error_ppm %v: must be in [0, 500]", c.MaxClockError)
+	case c.HoldoverMissedPulses < 1 || c.HoldoverMissedPulses > 300:
+		return fmt.Errorf("holdover_missed_pulses %d: must be in [1, 300]", c.HoldoverMissedPulses)
 	}
 	return nil
 }

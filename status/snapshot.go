@@ -42,6 +42,12 @@ type System struct {
 	EstError       time.Duration `json:"est_error_ns"`
 	ClockAdjust    bool          `json:"clock_adjust"` // false under --no-clock-adjust
 	Steps          int           `json:"steps"`
+	// MissedPulses counts the GPS samples (pulses) that did not come while
+	// the clock followed them; fewer than the configured number in a row
+	// are ridden through without holding over. HoldoverEntries counts the
+	// times the clock held over.
+	MissedPulses    uint64 `json:"missed_pulses"`
+	HoldoverEntries uint64 `json:"holdover_entries"`
 }
 
 // GPS is the serial receiver's state.
