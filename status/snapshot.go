@@ -18,10 +18,12 @@ type Snapshot struct {
 	Source     string        `json:"source"`      // what the clock is steered to: "PPS", "GPS", a peer address, or ""
 
 	System System `json:"system"`
-	GPS    GPS    `json:"gps"`
-	PPS    PPS    `json:"pps"`
-	Peers  []Peer `json:"peers"`
-	Server Server `json:"server"`
+	// Kernel is the kernel clock's state, nil where it cannot be read.
+	Kernel *Kernel `json:"kernel,omitempty"`
+	GPS    GPS     `json:"gps"`
+	PPS    PPS     `json:"pps"`
+	Peers  []Peer  `json:"peers"`
+	Server Server  `json:"server"`
 }
 
 // System is what the daemon serves and how its clock is doing.
@@ -50,6 +52,28 @@ type System struct {
 	HoldoverEntries uint64 `json:"holdover_entries"`
 }
 
+// Kernel is the kernel clock's state as adjtimex reports it when asked to
+// change nothing (modes 0), as ntpq -c kerninfo shows it; the simulator
+// reports its simulated clock's.
+type Kernel struct {
+	Offset          time.Duration `json:"offset_ns"` // the kernel PLL's remaining offset
+	FrequencyPPM    float64       `json:"frequency_ppm"`
+	MaxError        time.Duration `json:"max_error_ns"`
+	EstError        time.Duration `json:"est_error_ns"`
+	Status          uint32        `json:"status"` // STA_* bits
+	TimeConstant    int64         `json:"time_constant"`
+	Precision       time.Duration `json:"precision_ns"`
+	TolerancePPM    float64       `json:"tolerance_ppm"`
+	PPSFrequencyPPM float64       `json:"pps_frequency_ppm"`
+	PPSJitter       time.Duration `json:"pps_jitter_ns"`
+	PPSInterval     time.Duration `json:"pps_interval_ns"` // calibration interval
+	PPSStabilityPPM float64       `json:"pps_stability_ppm"`
+	PPSCalibrations int64         `json:"pps_calibrations"`
+	PPSJitterErrors int64         `json:"pps_jitter_exceeded"`
+	PPSStabErrors   int64         `json:"pps_stability_exceeded"`
+	PPSCalibErrors  int64         `json:"pps_calibration_errors"`
+}
+
 // GPS is the serial receiver's state.
 type GPS struct {
 	Device      string        `json:"device"`
@@ -71,6 +95,7 @@ type GPS struct {
 	Epochs      uint64        `json:"epochs"`
 	Reconnects  uint64        `json:"reconnects"`
 	NMEALatency time.Duration `json:"nmea_latency_ns"` // typical arrival of the first sentence after the second
+	NMEAJitter  time.Duration `json:"nmea_jitter_ns"`  // spread of that arrival
 }
 
 // Satellite is one entry of the sky view.
