@@ -21,6 +21,11 @@ func (d *Discipline) Tick(now time.Time) {
 		// Peer samples are minutes apart: between them the model coasts
 		// and the control runs every tick, as it would every pulse.
 		d.coast(now)
+	case d.started && now.Sub(d.lastSample) > time.Second+missedGrace:
+		// A missed pulse: the model and the control go on as if the
+		// sample had come with no news, so the slew of the last offset
+		// ends on time.
+		d.bridge(now)
 	}
 	d.leap(now)
 	d.publish(now)
@@ -148,6 +153,20 @@ func (d *Discipline) coast(now time.Time) {
 		d.state = Acquiring
 		d.goodRun = 0
 	}
+}
+
+// bridge advances both models to now across a gap of a few missed pulses
+// and steers by them, keeping the detectors' state: a missed sample is
+// no news, unlike an outage (coast).
+func (d *Discipline) bridge(now time.Time) {
+	dt := now.Sub(d.lastLocal).Seconds()
+	if dt <= 0 {
+		return
+	}
+	d.predict(dt, d.source)
+	d.lastT = d.lastT.Add(now.Sub(d.lastLocal))
+	d.lastLocal = now
+	d.control()
 }
 
 func (d *Discipline) synchronised() bool { return d.state == Locked || d.state == Holdover }
