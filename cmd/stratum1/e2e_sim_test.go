@@ -62,6 +62,18 @@ func TestE2ESimServesStratum1(t *testing.T) {
 	if absDur(med) >= 100*time.Microsecond {
 		t.Errorf("median offset over 16 beevik queries %v, want under 100µs", med)
 	}
+
+	// The root dispersion a client is told is the API's, rounded up to
+	// the wire's 2^-16 s: never 0 (it once rounded to nearest).
+	api := d.status(t).System.RootDispersion
+	r, err := query(d.ntpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("root dispersion: API %v, reply %v", api, r.RootDispersion)
+	if r.RootDispersion <= 0 || r.RootDispersion < api || r.RootDispersion > api+20*time.Microsecond {
+		t.Errorf("reply's root dispersion %v, API's %v: want the API's rounded up to the next 15 µs", r.RootDispersion, api)
+	}
 }
 
 // serveLog records what the daemon answered while a test watched it.
