@@ -27,6 +27,23 @@ func TestE2ESimServesStratum1(t *testing.T) {
 	if s := d.status(t); s.State != "LOCKED" || s.Source != "PPS" {
 		t.Errorf("/api/status: state %q source %q, want LOCKED from PPS", s.State, s.Source)
 	}
+	// Once the pairer has measured the sentences' arrival, the GPS row
+	// shows its spread as jitter (it once said 0), and, the sim's latency
+	// being configured, the sentences agree with the pulse: a candidate.
+	var gpsRow status.Peer
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+		for _, p := range d.status(t).Peers {
+			if p.Name == "GPS" {
+				gpsRow = p
+			}
+		}
+		if gpsRow.Jitter > 0 {
+			break
+		}
+	}
+	if gpsRow.Jitter <= 0 || gpsRow.Tally != "+" {
+		t.Errorf("GPS row %+v: want a measured jitter and tally +", gpsRow)
+	}
 
 	host, portStr, _ := net.SplitHostPort(d.ntpAddr)
 	port, _ := strconv.Atoi(portStr)
