@@ -88,8 +88,9 @@ func (d *Discipline) holdover(now time.Time) {
 		// frequency is the oscillator model's best estimate at the loss
 		// (the phase record is kept while locked to PPS only).
 		//
-		// The error estimate is that model's: the phase uncertainty at
-		// the loss, the frequency's times t, and the measured wander's
+		// The model's own error estimate (logged here; the served bound
+		// grows from the last measurement regardless, see measured) is
+		// the phase uncertainty at the loss, the frequency's times t, and the measured wander's
 		// q·t³/3, as variances (predict with no drift noise). The drift
 		// is left out with its estimate: the quiet model's drift noise
 		// is a tuning that keeps its drift state free to follow slow
@@ -204,8 +205,6 @@ func (d *Discipline) withSourceError(e float64) float64 {
 	}
 	return e
 }
-
-func (d *Discipline) holdoverError() time.Duration { return time.Duration(d.estErrorLocked() * 1e9) }
 
 // estError is the clock's estimated error. Steering, the estimated offset
 // is being slewed out and the error is the estimate's uncertainty;
