@@ -90,8 +90,8 @@ func (d *Discipline) holdover(now time.Time) {
 		//
 		// The model's own error estimate (logged here; the served bound
 		// grows from the last measurement regardless, see measured) is
-		// the phase uncertainty at the loss, the frequency's times t, and the measured wander's
-		// q·t³/3, as variances (predict with no drift noise). The drift
+		// the phase uncertainty at the loss, the frequency's times t,
+		// and the measured wander's q·t³/3, as variances (predict with no drift noise). The drift
 		// is left out with its estimate: the quiet model's drift noise
 		// is a tuning that keeps its drift state free to follow slow
 		// changes, not a measured property of the crystal, and grew the
