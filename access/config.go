@@ -37,6 +37,11 @@ type Config struct {
 	// Rules are tried in order; the first whose network contains the
 	// client decides.
 	Rules []Rule `toml:"rule"`
+	// Loopback is the action for loopback clients (127.0.0.0/8, ::1) that
+	// no rule matches: unlimited by default, as ntpd and ntpsec ship
+	// (restrict 127.0.0.1, restrict ::1), so that local monitoring is
+	// never rate limited. "" means unlimited.
+	Loopback string `toml:"loopback"`
 	// Query lists the networks allowed to use mode 6 (ntpq). Mode 6 is
 	// read-only; mode 7 is never answered.
 	Query []string `toml:"query"`
@@ -79,8 +84,9 @@ type RateLimit struct {
 // loopback only.
 func DefaultConfig() Config {
 	return Config{
-		Default: ActionServe,
-		Query:   []string{"127.0.0.0/8", "::1/128"},
+		Default:  ActionServe,
+		Loopback: ActionUnlimited,
+		Query:    []string{"127.0.0.0/8", "::1/128"},
 		RateLimit: RateLimit{
 			Interval:     8 * time.Second,
 			Burst:        8,
@@ -208,6 +214,19 @@ func (c Config) compile() (compiled, error) {
 	if len(c.Query) > maxQuery {
 		return cc, setting.Errorf("query", "more than %d networks", maxQuery)
 	}
+	// Loopback comes after the rules, so that a rule may still name it.
+	lo := ActionUnlimited
+	if c.Loopback != "" {
+		lo = c.Loopback
+	}
+	la, err := parseAction(lo)
+	if err != nil {
+		return cc, setting.Errorf("loopback", "%w", err)
+	}
+	// IPv4-mapped sources are unmapped before matching.
+	cc.rules = append(cc.rules,
+		rule{net: netip.PrefixFrom(netip.AddrFrom4([4]byte{127}), 8), act: la},
+		rule{net: netip.PrefixFrom(netip.IPv6Loopback(), 128), act: la})
 	for _, q := range c.Query {
 		p, err := parseNetwork(q)
 		if err != nil {

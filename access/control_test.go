@@ -99,6 +99,9 @@ func TestAdmitControlChargesBySize(t *testing.T) {
 func TestControlRateLimitThroughResponder(t *testing.T) {
 	cfg := access.DefaultConfig()
 	cfg.Query = []string{"127.0.0.0/8"}
+	// The test's clients are loopback addresses, unlimited by default:
+	// rate-limit loopback here as any other network.
+	cfg.Loopback = access.ActionServe
 	cfg.Rules = []access.Rule{{Network: "127.0.0.7/32", Action: access.ActionUnlimited}}
 	p, err := access.New(cfg)
 	if err != nil {

@@ -403,3 +403,44 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	})
 }
+
+// Loopback clients are not rate limited by default, as ntpd ships
+// (restrict 127.0.0.1, restrict ::1): local monitoring polling every
+// second gets every reply and no KoD. Everything else is limited as
+// before; a rule, or loopback = "serve", still limits loopback.
+func TestLoopbackUnlimitedByDefault(t *testing.T) {
+	tests := []struct {
+		name      string
+		cfg       func(*Config)
+		src       string
+		unlimited bool
+	}{
+		{"127.0.0.1", nil, "127.0.0.1", true},
+		{"127.1.2.3", nil, "127.1.2.3", true},
+		{"::1", nil, "::1", true},
+		{"v4-mapped loopback", nil, "::ffff:127.0.0.1", true},
+		{"LAN client", nil, "192.168.1.20", false},
+		{"::2", nil, "::2", false},
+		{"loopback = serve", func(c *Config) { c.Loopback = ActionServe }, "127.0.0.1", false},
+		{"a rule names loopback", func(c *Config) {
+			c.Rules = []Rule{{Network: "127.0.0.0/8", Action: ActionServe}}
+		}, "127.0.0.1", false},
+		{"default ignore", func(c *Config) { c.Default = ActionIgnore }, "::1", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			if tt.cfg != nil {
+				tt.cfg(&cfg)
+			}
+			p := mustNew(t, cfg)
+			got := tally(p, netip.MustParseAddr(tt.src), every(0, time.Second, 600))
+			if unlimited := got[server.Serve] == 600; unlimited != tt.unlimited {
+				t.Errorf("%s polling every second for 10 min: %v; want unlimited %v", tt.src, got, tt.unlimited)
+			}
+		})
+	}
+	if err := (Config{Default: ActionServe, Loopback: "bogus", RateLimit: DefaultConfig().RateLimit}).Validate(); err == nil {
+		t.Error("loopback = \"bogus\" accepted")
+	}
+}

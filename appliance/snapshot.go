@@ -35,10 +35,10 @@ func (a *Appliance) Snapshot() status.Snapshot {
 	if a.hw.GPS != nil {
 		a.hw.GPS.FillStatus(&s.GPS)
 		a.mu.Lock()
-		if typical, _, ok := a.pairer.NMEALatency(); ok && a.hw.PPS != nil {
+		if typical, spread, ok := a.pairer.NMEALatency(); ok && a.hw.PPS != nil {
 			// Measured against the pulse, which is better than what the
 			// reader can tell from the clock alone.
-			s.GPS.NMEALatency = typical
+			s.GPS.NMEALatency, s.GPS.NMEAJitter = typical, spread
 		}
 		a.mu.Unlock()
 	} else {
@@ -58,6 +58,11 @@ func (a *Appliance) Snapshot() status.Snapshot {
 		s.Source = "PPS"
 	case served.Synchronised() && served.RefID == ntp.RefGPS:
 		s.Source = "GPS"
+	}
+	if kc, ok := a.hw.Clock.(interface{ KernelStatus() (status.Kernel, error) }); ok {
+		if k, err := kc.KernelStatus(); err == nil {
+			s.Kernel = &k
+		}
 	}
 	a.resp.FillStatus(&s.Server)
 	ac := a.policy.Load().Counters()
@@ -99,14 +104,37 @@ func (a *Appliance) refclockRows(s status.Snapshot, state State) []status.Peer {
 	}
 	var rows []status.Peer
 	if a.hw.GPS != nil {
-		t := tally(a.hw.PPS == nil && inUse, s.GPS.Mode >= 2)
-		rows = append(rows, refclock("GPS", t, reachGPS, s.GPS.Time, gpsOffset, 0))
+		jitter := s.GPS.NMEAJitter
+		if a.hw.PPS == nil && inUse {
+			jitter = s.System.Residual
+		}
+		t := gpsTally(distrusted, a.hw.PPS != nil, inUse, s.GPS.Mode, gpsOffset-a.cfg.Discipline.NMEALatency, a.cfg.Discipline.NMEAError)
+		rows = append(rows, refclock("GPS", t, reachGPS, s.GPS.Time, gpsOffset, jitter))
 	}
 	if a.hw.PPS != nil {
 		t := tally(inUse, false)
 		rows = append(rows, refclock("PPS", t, reachPPS, s.PPS.LastEdge, s.System.Offset, s.PPS.Jitter))
 	}
 	return rows
+}
+
+// gpsTally is the GPS row's tally code as ntpd shows an NMEA refclock:
+// selected when it steers alone; with a pulse in use the sentences only
+// number it, and they are a candidate only while their time (offset, after
+// the configured latency) agrees with the pulse within their error: one
+// further off is a falseticker, as ntpd calls it.
+func gpsTally(distrusted, withPPS, inUse bool, mode int, offset, nmeaError time.Duration) string {
+	switch {
+	case distrusted:
+		return "x"
+	case !withPPS && inUse:
+		return "*"
+	case mode < 2:
+		return " "
+	case withPPS && inUse && abs(offset) > nmeaError:
+		return "x"
+	}
+	return "+"
 }
 
 // shiftReach updates the reference clocks' reach registers once a second,

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"stratum1/ntp"
+	"stratum1/status"
 )
 
 // SystemClock steers the Linux system clock through clock_adjtime. With
@@ -50,6 +51,38 @@ func (c *SystemClock) ReadKernel() (KernelState, error) {
 		MaxError: time.Duration(tx.Maxerror) * time.Microsecond,
 		TAI:      int32(tx.Tai),
 		State:    state,
+	}, nil
+}
+
+// KernelStatus reads the kernel clock's whole state for ntpq -c kerninfo;
+// modes 0 changes nothing.
+func (c *SystemClock) KernelStatus() (status.Kernel, error) {
+	var tx unix.Timex
+	if _, err := unix.ClockAdjtime(unix.CLOCK_REALTIME, &tx); err != nil {
+		return status.Kernel{}, fmt.Errorf("clock_adjtime read: %w", err)
+	}
+	fine := time.Microsecond // offset and jitter unit
+	if tx.Status&unix.STA_NANO != 0 {
+		fine = time.Nanosecond
+	}
+	ppm := func(v int64) float64 { return float64(v) / kernelFreqScale }
+	return status.Kernel{
+		Offset:          time.Duration(tx.Offset) * fine,
+		FrequencyPPM:    ppm(int64(tx.Freq)),
+		MaxError:        time.Duration(tx.Maxerror) * time.Microsecond,
+		EstError:        time.Duration(tx.Esterror) * time.Microsecond,
+		Status:          uint32(tx.Status),
+		TimeConstant:    int64(tx.Constant),
+		Precision:       time.Duration(tx.Precision) * time.Microsecond,
+		TolerancePPM:    ppm(int64(tx.Tolerance)),
+		PPSFrequencyPPM: ppm(int64(tx.Ppsfreq)),
+		PPSJitter:       time.Duration(tx.Jitter) * fine,
+		PPSInterval:     time.Second << min(max(tx.Shift, 0), 30),
+		PPSStabilityPPM: ppm(int64(tx.Stabil)),
+		PPSCalibrations: int64(tx.Calcnt),
+		PPSJitterErrors: int64(tx.Jitcnt),
+		PPSStabErrors:   int64(tx.Stbcnt),
+		PPSCalibErrors:  int64(tx.Errcnt),
 	}, nil
 }
 

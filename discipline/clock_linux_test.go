@@ -52,6 +52,27 @@ func TestSystemClockReadOnly(t *testing.T) {
 	}
 }
 
+// KernelStatus reads what ntpq -c kerninfo shows, with modes 0: the same
+// frequency and status as ReadKernel, in ntpd's units.
+func TestKernelStatusReadOnly(t *testing.T) {
+	c := &SystemClock{NoAdjust: true}
+	k, err := c.ReadKernel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := c.KernelStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ks.FrequencyPPM != k.FreqPPM || int32(ks.Status) != k.Status || ks.MaxError != k.MaxError {
+		t.Errorf("KernelStatus %+v disagrees with ReadKernel %+v", ks, k)
+	}
+	if ks.TolerancePPM < 100 || ks.TolerancePPM > 1000 || ks.Precision <= 0 || ks.PPSInterval < time.Second {
+		t.Errorf("kernel tolerance %v ppm, precision %v, PPS interval %v: want Linux's 500 ppm, 1 µs, >= 1 s",
+			ks.TolerancePPM, ks.Precision, ks.PPSInterval)
+	}
+}
+
 // The step request must carry nanoseconds in a normalised timeval.
 func TestStepTimex(t *testing.T) {
 	for _, tc := range []struct {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"stratum1/ntp"
+	"stratum1/status"
 )
 
 // SystemClock steers the system clock; it is implemented on Linux only.
@@ -22,3 +23,6 @@ func (c *SystemClock) SetFrequency(float64) error                       { return
 func (c *SystemClock) Step(time.Duration) error                         { return errUnsupported }
 func (c *SystemClock) SetLeap(ntp.Leap) error                           { return errUnsupported }
 func (c *SystemClock) SetSync(bool, time.Duration, time.Duration) error { return errUnsupported }
+
+// KernelStatus is implemented on Linux only.
+func (c *SystemClock) KernelStatus() (status.Kernel, error) { return status.Kernel{}, errUnsupported }

@@ -34,6 +34,15 @@ type Config struct {
 	// Wander is the oscillator's assumed random-walk frequency noise in
 	// ppm per square root of a second, until enough history is measured.
 	Wander float64 `toml:"wander_ppm"`
+	// MaxClockError bounds, in ppm, the frequency changes that no estimate
+	// foresees (a change of temperature): the root dispersion grows by it,
+	// and by the frequency's uncertainty, every second after the last
+	// measurement, as chrony's maxclockerror (default 1 ppm).
+	MaxClockError float64 `toml:"max_clock_error_ppm"`
+	// HoldoverMissedPulses is how many pulses in a row (GPS samples, one a
+	// second) may be missing before the loop holds over: fewer are missed
+	// samples, counted, not a change of state.
+	HoldoverMissedPulses int `toml:"holdover_missed_pulses"`
 }
 
 // DefaultConfig returns the defaults.
@@ -50,6 +59,9 @@ func DefaultConfig() Config {
 		HoldoverLimit: 2 * time.Hour,
 		MaxFrequency:  500,
 		Wander:        0.0002,
+		MaxClockError: 1,
+		// A loaded Pi's capture can skip a few seconds' pulses.
+		HoldoverMissedPulses: 5,
 	}
 }
 
@@ -69,5 +81,7 @@ func (c Config) Validate() error {
 		setting.Duration("holdover_limit", c.HoldoverLimit, time.Minute, 48*time.Hour),
 		setting.Float("max_frequency_ppm", c.MaxFrequency, 1, 10000),
 		setting.Float("wander_ppm", c.Wander, 0, 1),
+		setting.Float("max_clock_error_ppm", c.MaxClockError, 0, 500),
+		setting.Int("holdover_missed_pulses", c.HoldoverMissedPulses, 1, 300),
 	)
 }

@@ -32,13 +32,12 @@ func (s State) String() string {
 
 // Tuning that follows from the model rather than from the installation.
 const (
-	initSamples   = 3   // median of the first samples decides the initial step
-	gateSigma     = 5.0 // innovations beyond this many sigma are outliers
-	jumpSamples   = 5   // consecutive consistent outliers accepted as a phase jump
-	holdoverAfter = 2500 * time.Millisecond
-	ppsFresh      = 3 * time.Second // NMEA is ignored while pulses are this recent
-	boostFor      = 5 * time.Minute // after a disturbance, track fast for at least this long
-	driftNoise    = 1e-24           // drift random walk, s^-3, of the quiet model
+	initSamples = 3               // median of the first samples decides the initial step
+	gateSigma   = 5.0             // innovations beyond this many sigma are outliers
+	jumpSamples = 5               // consecutive consistent outliers accepted as a phase jump
+	ppsFresh    = 3 * time.Second // peers wait while GPS samples are this recent
+	boostFor    = 5 * time.Minute // after a disturbance, track fast for at least this long
+	driftNoise  = 1e-24           // drift random walk, s^-3, of the quiet model
 	// initDriftSigma is the quiet model's drift uncertainty at start
 	// (1/s): an undisturbed crystal ages by parts in 1e11 a day, and a
 	// wider prior makes the first minutes a quadratic fit to the noise
@@ -144,6 +143,18 @@ type Discipline struct {
 	observe     bool
 	adjustFails uint64 // other refused frequency changes
 
+	// The published error bound: dispBase at the last real measurement
+	// (dispAt), growing at dispRate (s/s) after it, through holdover too.
+	dispBase float64
+	dispRate float64
+	dispAt   time.Time
+	// missed counts GPS samples (pulses) that did not come while the loop
+	// followed them, gapMissed those of the current gap; holdovers counts
+	// the entries into holdover.
+	missed    uint64
+	gapMissed int
+	holdovers uint64
+
 	leaps     *LeapTable
 	leapHint  ntp.Leap
 	armed     ntp.Leap
@@ -220,10 +231,14 @@ func (d *Discipline) Sample(s Sample) error {
 		d.lastPPS, d.lastGPS = s.Local, s.Local
 	case NMEA:
 		d.lastGPS = s.Local
-		if !d.lastPPS.IsZero() && s.Local.Sub(d.lastPPS) < ppsFresh {
+		if !d.lastPPS.IsZero() && s.Local.Sub(d.lastPPS) <= d.gpsStaleAfter() {
+			// Within the tolerated gap a missed pulse is a missed sample:
+			// the loop neither holds over nor changes its source.
 			return nil // the pulse is better; NMEA only confirms the second
-		} else if d.state == Holdover && d.holdoverError() < d.cfg.NMEAError {
-			return nil // the learnt frequency is still better than NMEA
+		} else if d.state == Holdover && d.estError() < d.cfg.NMEAError {
+			// The learnt frequency is still better than NMEA: the bound,
+			// which grows at MaxClockError, says so honestly.
+			return nil
 		}
 	case Peer:
 		if !d.lastGPS.IsZero() && s.Local.Sub(d.lastGPS) < ppsFresh {
@@ -251,6 +266,12 @@ func (d *Discipline) Sample(s Sample) error {
 	}
 	if s.Source == Peer && d.source == Peer {
 		d.peerEvery = s.Local.Sub(d.lastSample)
+	}
+	if s.Source != Peer && d.source != Peer && !d.holding() {
+		// The pulses of the gap that no tick counted yet.
+		if n := int(math.Round(s.Local.Sub(d.lastSample).Seconds())) - 1; n > d.gapMissed {
+			d.missed += uint64(n - d.gapMissed)
+		}
 	}
 	d.predict(s.Local.Sub(d.lastLocal).Seconds(), s.Source)
 	d.lastT, d.lastLocal = s.True, s.Local
@@ -486,6 +507,10 @@ func (d *Discipline) accept(s Sample, z, r float64) {
 		d.stab.add(s.Local, d.f.x[0], d.f.sigma(0))
 		d.stab.measure(s.Local, z, r, d.trackWander())
 	}
+	if s.Source != Peer {
+		d.gapMissed = 0
+	}
+	d.measured(s.Local)
 	d.publish(s.Local)
 }
 

@@ -30,8 +30,14 @@ type Stats struct {
 	Rejected     uint64
 	WholeSecond  uint64 // samples refused for disagreeing by whole seconds
 	Disturbances uint64 // oscillator disturbances (temperature) detected
-	Leap         string
-	LeapAt       time.Time
+	// MissedPulses counts the GPS samples (pulses) that did not come while
+	// the loop followed them, without holding over for fewer than
+	// HoldoverMissedPulses in a row; HoldoverEntries counts the times
+	// the loop held over.
+	MissedPulses    uint64
+	HoldoverEntries uint64
+	Leap            string
+	LeapAt          time.Time
 }
 
 // Stats returns the loop's current numbers.
@@ -43,24 +49,26 @@ func (d *Discipline) Stats() Stats {
 		tc = time.Duration(float64(time.Second) / d.gain)
 	}
 	return Stats{
-		State:        d.state,
-		Source:       d.source,
-		Offset:       d.offset,
-		Residual:     time.Duration(math.Sqrt(d.jitter2) * 1e9),
-		FrequencyPPM: d.freqPPM,
-		FreqErrorPPM: d.f.x[1] * 1e6,
-		ObserveOnly:  d.observe,
-		SkewPPM:      d.f.sigma(1) * 1e6,
-		TimeConstant: tc,
-		EstError:     d.estError(),
-		Steps:        d.steps,
-		StepTotal:    d.stepTotal,
-		Updates:      d.updates,
-		Rejected:     d.rejected,
-		WholeSecond:  d.wholeSec,
-		Disturbances: d.disturbed,
-		Leap:         d.armed.String(),
-		LeapAt:       d.leapAt,
+		State:           d.state,
+		Source:          d.source,
+		Offset:          d.offset,
+		Residual:        time.Duration(math.Sqrt(d.jitter2) * 1e9),
+		FrequencyPPM:    d.freqPPM,
+		FreqErrorPPM:    d.f.x[1] * 1e6,
+		ObserveOnly:     d.observe,
+		SkewPPM:         d.f.sigma(1) * 1e6,
+		TimeConstant:    tc,
+		EstError:        d.estError(),
+		Steps:           d.steps,
+		StepTotal:       d.stepTotal,
+		Updates:         d.updates,
+		Rejected:        d.rejected,
+		WholeSecond:     d.wholeSec,
+		Disturbances:    d.disturbed,
+		MissedPulses:    d.missed,
+		HoldoverEntries: d.holdovers,
+		Leap:            d.armed.String(),
+		LeapAt:          d.leapAt,
 	}
 }
 
@@ -87,4 +95,6 @@ func (d *Discipline) FillStatus(sys *status.System) {
 	sys.TimeConstant = st.TimeConstant
 	sys.EstError = st.EstError
 	sys.Steps = st.Steps
+	sys.MissedPulses = st.MissedPulses
+	sys.HoldoverEntries = st.HoldoverEntries
 }

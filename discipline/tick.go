@@ -13,6 +13,7 @@ import (
 func (d *Discipline) Tick(now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.countMissed(now)
 	switch {
 	case d.started && now.Sub(d.lastSample) > d.staleAfter():
 		d.holdover(now)
@@ -20,6 +21,11 @@ func (d *Discipline) Tick(now time.Time) {
 		// Peer samples are minutes apart: between them the model coasts
 		// and the control runs every tick, as it would every pulse.
 		d.coast(now)
+	case d.started && now.Sub(d.lastSample) > time.Second+missedGrace:
+		// A missed pulse: the model and the control go on as if the
+		// sample had come with no news, so the slew of the last offset
+		// ends on time.
+		d.bridge(now)
 	}
 	d.leap(now)
 	d.publish(now)
@@ -32,9 +38,37 @@ func (d *Discipline) Tick(now time.Time) {
 // loop holds over.
 func (d *Discipline) staleAfter() time.Duration {
 	if d.source != Peer {
-		return holdoverAfter
+		return d.gpsStaleAfter()
 	}
 	return max(peerStaleRatio*d.peerEvery, peerStaleMin)
+}
+
+// gpsStaleAfter is how long GPS samples, one a second, may be missing
+// before the loop holds over: a pulse counts as missing half a second
+// after it was due, and HoldoverMissedPulses of them in a row are an
+// outage.
+func (d *Discipline) gpsStaleAfter() time.Duration {
+	return time.Duration(d.cfg.HoldoverMissedPulses)*time.Second + missedGrace
+}
+
+// missedGrace is how late after its second a pulse counts as missing.
+const missedGrace = 500 * time.Millisecond
+
+// countMissed counts the GPS samples missing at now while the loop follows
+// GPS and has not yet held over: each once, without a log line, since a
+// missed pulse is a missed sample and not a change of state.
+func (d *Discipline) countMissed(now time.Time) {
+	if !d.started || d.source == Peer || d.holding() {
+		return
+	}
+	gap := now.Sub(d.lastSample) - missedGrace
+	if gap < time.Second {
+		return
+	}
+	if n := int(gap / time.Second); n > d.gapMissed {
+		d.missed += uint64(n - d.gapMissed)
+		d.gapMissed = n
+	}
 }
 
 // holdover free-runs the model: the last frequency, and its trend when
@@ -44,6 +78,7 @@ func (d *Discipline) holdover(now time.Time) {
 	switch d.state {
 	case Locked:
 		d.state = Holdover
+		d.holdovers++
 		d.holdStart = d.lastSample
 		// The modelled trend is a thermal transient's: it ends within
 		// minutes, and extrapolating it over hours does more harm than
@@ -53,9 +88,10 @@ func (d *Discipline) holdover(now time.Time) {
 		// frequency is the oscillator model's best estimate at the loss
 		// (the phase record is kept while locked to PPS only).
 		//
-		// The error estimate is that model's: the phase uncertainty at
-		// the loss, the frequency's times t, and the measured wander's
-		// q·t³/3, as variances (predict with no drift noise). The drift
+		// The model's own error estimate (logged here; the served bound
+		// grows from the last measurement regardless, see measured) is
+		// the phase uncertainty at the loss, the frequency's times t,
+		// and the measured wander's q·t³/3, as variances (predict with no drift noise). The drift
 		// is left out with its estimate: the quiet model's drift noise
 		// is a tuning that keeps its drift state free to follow slow
 		// changes, not a measured property of the crystal, and grew the
@@ -120,6 +156,20 @@ func (d *Discipline) coast(now time.Time) {
 	}
 }
 
+// bridge advances both models to now across a gap of a few missed pulses
+// and steers by them, keeping the detectors' state: a missed sample is
+// no news, unlike an outage (coast).
+func (d *Discipline) bridge(now time.Time) {
+	dt := now.Sub(d.lastLocal).Seconds()
+	if dt <= 0 {
+		return
+	}
+	d.predict(dt, d.source)
+	d.lastT = d.lastT.Add(now.Sub(d.lastLocal))
+	d.lastLocal = now
+	d.control()
+}
+
 func (d *Discipline) synchronised() bool { return d.state == Locked || d.state == Holdover }
 
 // holding reports whether the loop free-runs on holdover's model.
@@ -156,14 +206,17 @@ func (d *Discipline) withSourceError(e float64) float64 {
 	return e
 }
 
-func (d *Discipline) holdoverError() time.Duration { return time.Duration(d.estErrorLocked() * 1e9) }
-
 // estError is the clock's estimated error. Steering, the estimated offset
 // is being slewed out and the error is the estimate's uncertainty;
 // observing only, the offset stays in the clock and is part of its error.
 func (d *Discipline) estError() time.Duration {
 	if !d.started {
 		return 16 * time.Second
+	}
+	if d.holding() {
+		// The published bound, which includes what the model does not
+		// foresee.
+		return time.Duration(d.boundAt(d.lastLocal) * 1e9)
 	}
 	e := d.estErrorLocked()
 	if d.observe {
@@ -176,7 +229,30 @@ func (d *Discipline) maxError() time.Duration {
 	if !d.started {
 		return 16 * time.Second
 	}
-	return time.Duration((3*d.withSourceError(d.f.sigma(0)) + math.Abs(d.f.x[0])) * 1e9)
+	e := 3*d.withSourceError(d.f.sigma(0)) + math.Abs(d.f.x[0])
+	return time.Duration(max(e, d.boundAt(d.lastLocal)) * 1e9)
+}
+
+// measured fixes the error bound at a real measurement at clock reading
+// at: the loop's estimate then (the estimated offset, which the loop
+// slews out, included), growing after it at the frequency's uncertainty
+// (two sigma) and MaxClockError, and observing only at the free-running
+// frequency error too. This is chrony's root dispersion (skew +
+// maxclockerror per second) and RFC 5905's (PHI per second, with PHI
+// measured): it grows through any gap and the whole holdover from the
+// last measurement, whatever the loop's model expects.
+func (d *Discipline) measured(at time.Time) {
+	d.dispBase = d.estErrorLocked() + math.Abs(d.f.x[0])
+	d.dispRate = 2*d.f.sigma(1) + d.cfg.MaxClockError*1e-6
+	if d.observe {
+		d.dispRate += math.Abs(d.f.x[1])
+	}
+	d.dispAt = at
+}
+
+// boundAt is the error bound at clock reading now, in seconds.
+func (d *Discipline) boundAt(now time.Time) float64 {
+	return d.dispBase + d.dispRate*max(now.Sub(d.dispAt).Seconds(), 0)
 }
 
 // publish stores a new ServerState for the responder.
@@ -200,20 +276,15 @@ func (d *Discipline) publish(now time.Time) {
 		ref = ntp.RefGPS
 	}
 	d.published.Store(&ntp.ServerState{
-		Leap:           d.armed,
-		Stratum:        1,
-		Precision:      d.precision,
-		RefID:          ref,
-		RootDispersion: time.Duration((d.estErrorLocked() + math.Abs(d.f.x[0])) * 1e9),
+		Leap:      d.armed,
+		Stratum:   1,
+		Precision: d.precision,
+		RefID:     ref,
+		// The bound fixed at the last measurement, growing from then on
+		// (see measured): every view evaluates it with DispersionAt.
+		RootDispersion: time.Duration(math.Ceil(d.dispBase * 1e9)),
 		RefTime:        d.lastSample,
-		Updated:        now,
-		// Between publications (and should they stop) the error can grow
-		// by the frequency's uncertainty and by what no model foresees,
-		// as chrony grows its root dispersion at skew + maxclockerror.
-		DispersionRate: 2*d.f.sigma(1) + maxClockError,
+		Updated:        d.dispAt,
+		DispersionRate: d.dispRate,
 	})
 }
-
-// maxClockError bounds frequency changes that no estimate foresees (a
-// sudden change of temperature): chrony's maxclockerror default.
-const maxClockError = 1e-6

@@ -14,8 +14,8 @@ type ServerState struct {
 	RootDispersion time.Duration // at Updated; grows at DispersionRate after it
 	RefTime        time.Time     // when the clock was last set or corrected
 	// Updated is when RootDispersion was evaluated; zero means RefTime.
-	// A discipline in holdover republishes its growing error bound every
-	// second with the same RefTime.
+	// The discipline fixes it at its last measurement, so that the bound
+	// grows from there through gaps and holdover, whenever it is read.
 	Updated time.Time
 	// DispersionRate is how fast the root dispersion grows after Updated,
 	// as a fraction (s/s): the publisher's bound on its clock's frequency

@@ -104,6 +104,25 @@ func ShortFrom(d time.Duration) Short {
 	return Short(sec<<16 + (ns<<16+500_000_000)/1_000_000_000)
 }
 
+// ShortCeil converts a non-negative duration to the NTP short format,
+// rounding up, as an error bound must be: a root dispersion of 1 ns goes
+// out as one unit (about 15 µs), never as 0. It saturates like ShortFrom.
+func ShortCeil(d time.Duration) Short {
+	if d <= 0 {
+		return 0
+	}
+	if d >= 65536*time.Second {
+		return math.MaxUint32
+	}
+	sec := uint64(d / time.Second)
+	ns := uint64(d % time.Second)
+	frac := (ns<<16 + 999_999_999) / 1_000_000_000
+	if sec == 65535 && frac > 0xffff {
+		return math.MaxUint32
+	}
+	return Short(sec<<16 + frac)
+}
+
 // Duration converts s to a Duration.
 func (s Short) Duration() time.Duration {
 	sec := time.Duration(s>>16) * time.Second

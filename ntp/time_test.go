@@ -85,6 +85,35 @@ func TestShort(t *testing.T) {
 	}
 }
 
+func TestShortCeil(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want Short
+	}{
+		{0, 0},
+		{-time.Second, 0},
+		{1, 1},                      // a bound of 1 ns is not 0
+		{5800 * time.Nanosecond, 1}, // ShortFrom says 0
+		{15258 * time.Nanosecond, 1},
+		{15259 * time.Nanosecond, 2},
+		{time.Second, 1 << 16},
+		{time.Second + 1, 1<<16 + 1},
+		{500 * time.Millisecond, 1 << 15},
+		{65536*time.Second - 1, 0xffffffff},
+		{100 * time.Hour, 0xffffffff},
+	}
+	for _, tt := range tests {
+		if got := ShortCeil(tt.d); got != tt.want {
+			t.Errorf("ShortCeil(%v) = %#x, want %#x", tt.d, got, tt.want)
+		}
+	}
+	for d := time.Duration(1); d < 3*time.Second; d = d*3 + 7 {
+		if got := ShortCeil(d).Duration(); got < d {
+			t.Errorf("ShortCeil(%v) reads back as %v, below the bound", d, got)
+		}
+	}
+}
+
 func TestFixedDuration(t *testing.T) {
 	for _, d := range []time.Duration{0, 1, -1, time.Second, -time.Second, -1500 * time.Millisecond, 68 * 365 * 24 * time.Hour} {
 		if got := FixedDuration(DurationFixed(d)); got-d > 1 || d-got > 1 {

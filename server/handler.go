@@ -102,7 +102,8 @@ func (h *handler) handle(req []byte, src netip.AddrPort, rx time.Time, out []byt
 	if mode == ntp.ModeControl {
 		return h.controlVerdict(src, rx, c)
 	}
-	if mode != ntp.ModeClient {
+	replyMode, ok := replyModeFor(version, mode, src)
+	if !ok {
 		c.Dropped[DropMode]++
 		return outDrop
 	}
@@ -124,13 +125,16 @@ func (h *handler) handle(req []byte, src netip.AddrPort, rx time.Time, out []byt
 	}
 	verdict := Serve
 	if pb := h.policy.Load(); pb != nil && pb.p != nil {
+		if mode == ntp.ModeReserved {
+			mode = ntp.ModeClient // NTPv1: a client, as replyModeFor decided
+		}
 		verdict = pb.p.Check(src.Addr(), mode, rx)
 	}
 	switch verdict {
 	case Serve:
 		// buildReply, spelt out: the plain path makes one call, as
 		// before interleaved mode.
-		h.reply(req, version, rx, out)
+		h.reply(req, version, replyMode, rx, out)
 		c.Answered++
 		if h.xleave != nil && req[origOffset+7]&rxFlag != 0 {
 			o := h.interleave(req, version, src, out)
@@ -140,13 +144,13 @@ func (h *handler) handle(req []byte, src netip.AddrPort, rx time.Time, out []byt
 			return o
 		}
 	case KissDeny:
-		kiss(req, version, rx, ntp.KissDENY, out)
+		kiss(req, version, replyMode, rx, ntp.KissDENY, out)
 		c.KoD[kodDeny]++
 	case KissRate:
-		kiss(req, version, rx, ntp.KissRATE, out)
+		kiss(req, version, replyMode, rx, ntp.KissRATE, out)
 		c.KoD[kodRate]++
 	case KissRstr:
-		kiss(req, version, rx, ntp.KissRSTR, out)
+		kiss(req, version, replyMode, rx, ntp.KissRSTR, out)
 		c.KoD[kodRstr]++
 	default:
 		c.Dropped[DropPolicy]++
@@ -171,6 +175,28 @@ func (h *handler) controlVerdict(src netip.AddrPort, rx time.Time, c *Counters) 
 	return outControl
 }
 
+// replyModeFor returns the mode of the reply to a request, as chronyd
+// answers: a client (mode 3) gets a server reply (mode 4); a symmetric
+// active peer (mode 1) gets a symmetric passive reply (mode 2) and no
+// association is kept, so it is served like a client; an NTPv1 request,
+// whose first byte had no mode field (mode 0), is a client's unless it
+// comes from port 123, where it would be a peer's. Everything else is not
+// a request.
+func replyModeFor(version uint8, mode ntp.Mode, src netip.AddrPort) (ntp.Mode, bool) {
+	switch {
+	case mode == ntp.ModeClient:
+		return ntp.ModeServer, true
+	case mode == ntp.ModeSymmetricActive:
+		return ntp.ModeSymmetricPassive, true
+	case mode == ntp.ModeReserved && version == 1 && src.Port() != ntpPort:
+		return ntp.ModeServer, true
+	}
+	return 0, false
+}
+
+// ntpPort is NTP's well-known port.
+const ntpPort = 123
+
 // answerable rejects sources no reply can or should go to.
 func answerable(src netip.AddrPort) bool {
 	a := src.Addr()
@@ -185,7 +211,7 @@ func answerable(src netip.AddrPort) bool {
 // fields, and passes the outcome through sealXmit before computing its
 // authenticator.
 func (h *handler) buildReply(req []byte, version uint8, src netip.AddrPort, rx time.Time, out []byte) outcome {
-	h.reply(req, version, rx, out)
+	h.reply(req, version, ntp.ModeServer, rx, out)
 	// Off the plain path only when the origin may be one of ours.
 	if h.xleave != nil && req[origOffset+7]&rxFlag != 0 {
 		return h.interleave(req, version, src, out)
@@ -193,14 +219,15 @@ func (h *handler) buildReply(req []byte, version uint8, src netip.AddrPort, rx t
 	return outReply
 }
 
-// reply builds a basic-mode server reply from the published state; its
+// reply builds a basic-mode reply (mode 4, or 2 to symmetric active) from
+// the published state; its
 // receive timestamp has the low bit set that marks it as one (see
 // xleave.go).
-func (h *handler) reply(req []byte, version uint8, rx time.Time, out []byte) {
+func (h *handler) reply(req []byte, version uint8, mode ntp.Mode, rx time.Time, out []byte) {
 	st := h.state.Load()
 	hdr := ntp.Header{
 		Version:  version,
-		Mode:     ntp.ModeServer,
+		Mode:     mode,
 		Poll:     int8(req[2]),
 		RecvTime: ntp.TimeFrom(rx) | rxFlag,
 		OrigTime: ntp.Time(binary.BigEndian.Uint64(req[xmitOffset:])),
@@ -215,7 +242,9 @@ func (h *handler) reply(req []byte, version uint8, rx time.Time, out []byte) {
 		hdr.Precision = st.Precision
 		hdr.RefID = st.RefID
 		hdr.RootDelay = ntp.ShortFrom(st.RootDelay)
-		hdr.RootDispersion = ntp.ShortFrom(st.DispersionAt(rx))
+		// An error bound rounds up: a locked box's few hundred
+		// nanoseconds are one unit on the wire, not 0.
+		hdr.RootDispersion = ntp.ShortCeil(st.DispersionAt(rx))
 		if !st.RefTime.IsZero() {
 			hdr.RefTime = ntp.TimeFrom(st.RefTime)
 		}
@@ -279,11 +308,11 @@ func (h *handler) sealXmit(o outcome, out []byte, now time.Time) outcome {
 
 // kiss builds a kiss-o'-death reply carrying code. It echoes the request's
 // transmit timestamp so that the client can tell it is genuine.
-func kiss(req []byte, version uint8, rx time.Time, code ntp.RefID, out []byte) {
+func kiss(req []byte, version uint8, mode ntp.Mode, rx time.Time, code ntp.RefID, out []byte) {
 	hdr := ntp.Header{
 		Leap:     ntp.LeapNotInSync,
 		Version:  version,
-		Mode:     ntp.ModeServer,
+		Mode:     mode,
 		Stratum:  ntp.StratumKiss,
 		Poll:     int8(req[2]),
 		RefID:    code,

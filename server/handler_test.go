@@ -60,7 +60,7 @@ func TestHandleReply(t *testing.T) {
 		}
 		want := ntp.Header{
 			Leap: ntp.LeapNone, Version: v, Mode: ntp.ModeServer, Stratum: 1, Poll: 6, Precision: -23,
-			RootDelay: 0, RootDispersion: ntp.ShortFrom(10*time.Microsecond + 1500*time.Microsecond),
+			RootDelay: 0, RootDispersion: ntp.ShortCeil(10*time.Microsecond + 1500*time.Microsecond),
 			RefID: ntp.RefPPS, RefTime: ntp.TimeFrom(testState.RefTime),
 			OrigTime: 0x0123456789abcdef, RecvTime: ntp.TimeFrom(testNow),
 		}
@@ -69,6 +69,64 @@ func TestHandleReply(t *testing.T) {
 		}
 		if c.Received != 1 || c.Answered != 1 || c.DroppedTotal() != 0 {
 			t.Errorf("counters %+v", c)
+		}
+	}
+}
+
+// TestHandleModes: chronyd answers a symmetric active request with a
+// symmetric passive reply and keeps no association, and answers an NTPv1
+// request (no mode field: mode 0) as a client's.
+func TestHandleModes(t *testing.T) {
+	tests := []struct {
+		name     string
+		req      []byte
+		wantMode ntp.Mode
+	}{
+		{"v4 client", request(4, ntp.ModeClient, 48), ntp.ModeServer},
+		{"v4 symmetric active", request(4, ntp.ModeSymmetricActive, 48), ntp.ModeSymmetricPassive},
+		{"v3 symmetric active", request(3, ntp.ModeSymmetricActive, 48), ntp.ModeSymmetricPassive},
+		{"v1 no mode", request(1, ntp.ModeReserved, 48), ntp.ModeServer},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newTestHandler(testState)
+			pol := &fixedPolicy{v: Serve}
+			h.policy.Store(&policyBox{pol})
+			var c Counters
+			out := make([]byte, replyLen)
+			if o := h.handle(tt.req, testSrc, testNow, out, &c); o != outReply {
+				t.Fatalf("outcome %d, want a reply", o)
+			}
+			var r ntp.Header
+			if err := r.Decode(out); err != nil {
+				t.Fatal(err)
+			}
+			v := tt.req[0] >> 3
+			if r.Mode != tt.wantMode || r.Version != v || r.Stratum != 1 || r.OrigTime != 0x0123456789abcdef {
+				t.Errorf("reply %v: want mode %d, version %d, stratum 1, the request's transmit time", &r, tt.wantMode, v)
+			}
+			if pol.calls.Load() != 1 || c.Answered != 1 {
+				t.Errorf("policy calls %d, counters %+v: want one checked and answered", pol.calls.Load(), c)
+			}
+		})
+	}
+}
+
+// TestHandleRootDispersionRoundsUp: an error bound goes out rounded up, so
+// a few microseconds are never 0 on the wire.
+func TestHandleRootDispersionRoundsUp(t *testing.T) {
+	for _, disp := range []time.Duration{300 * time.Nanosecond, 5800 * time.Nanosecond, 15259 * time.Nanosecond} {
+		st := *testState
+		st.RootDispersion = disp
+		st.Updated, st.DispersionRate = testNow, 1e-6
+		h := newTestHandler(&st)
+		var c Counters
+		out := make([]byte, replyLen)
+		h.handle(request(4, ntp.ModeClient, 48), testSrc, testNow, out, &c)
+		var r ntp.Header
+		_ = r.Decode(out)
+		if got := r.RootDispersion.Duration(); got < disp || got > disp+16*time.Microsecond {
+			t.Errorf("root dispersion %v went out as %v: want the next 2^-16 s at or above it", disp, got)
 		}
 	}
 }
@@ -120,7 +178,7 @@ func TestHandleDrops(t *testing.T) {
 		{"version 5", request(5, ntp.ModeClient, 48), testSrc, DropVersion},
 		{"version 7", request(7, ntp.ModeClient, 48), testSrc, DropVersion},
 		{"mode 0", request(4, ntp.ModeReserved, 48), testSrc, DropMode},
-		{"mode 1", request(4, ntp.ModeSymmetricActive, 48), testSrc, DropMode},
+		{"v1 mode 0 from port 123", request(1, ntp.ModeReserved, 48), netip.MustParseAddrPort("192.0.2.10:123"), DropMode},
 		{"mode 2", request(4, ntp.ModeSymmetricPassive, 48), testSrc, DropMode},
 		{"mode 4", request(4, ntp.ModeServer, 48), testSrc, DropMode},
 		{"mode 5", request(4, ntp.ModeBroadcast, 48), testSrc, DropMode},

@@ -1,16 +1,19 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/beevik/ntp"
 
+	"stratum1/internal/proctest"
 	"stratum1/internal/testenv"
 	ntpw "stratum1/ntp"
 )
@@ -110,5 +113,38 @@ func TestInteropNtpdig(t *testing.T) {
 	}
 	if c := r.Counters(); c.Received < 2 {
 		t.Fatalf("responder counted %+v", c)
+	}
+}
+
+// TestInteropChronydSymmetric: chronyd as a symmetric active peer (mode 1)
+// gets symmetric passive replies, as from another chronyd, and measures
+// the responder's time; no association is kept on this side.
+func TestInteropChronydSymmetric(t *testing.T) {
+	chronyd := testenv.Tool(t, "chronyd")
+	r := startResponder(t, syncedState(), 1, []string{"127.0.0.1:0"})
+	a := r.Addrs()[0]
+	directive := "peer 127.0.0.1 port " + strconv.Itoa(int(a.Port())) + " minpoll 0 maxpoll 0 maxsamples 4"
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	// -Q only measures: it never sets this machine's clock.
+	// A symmetric peer sends from chronyd's NTP socket: give it one on
+	// loopback.
+	own := "port " + strconv.Itoa(proctest.FreePort(t, "127.0.0.1"))
+	out, err := exec.CommandContext(ctx, chronyd, "-Q", "-f", "/dev/null", "-u", "root",
+		"bindaddress 127.0.0.1", own, directive).CombinedOutput()
+	if err != nil {
+		t.Fatalf("chronyd -Q %q: %v (counters %+v)\n%s", directive, err, r.Counters(), out)
+	}
+	m := regexp.MustCompile(`System clock wrong by (-?[0-9.]+) seconds`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("chronyd -Q %q: no offset in its output:\n%s", directive, out)
+	}
+	off, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil || math.Abs(off) > 1e-3 {
+		t.Fatalf("chronyd as a symmetric peer measures %s s (%v)", m[1], err)
+	}
+	t.Logf("chronyd -Q as a symmetric peer: %s", m[0])
+	if c := r.Counters(); c.Answered == 0 || c.DroppedBy(DropMode) != 0 {
+		t.Errorf("counters %+v: want mode 1 answered, none dropped for their mode", c)
 	}
 }

@@ -26,6 +26,7 @@ func TestMalformedInput(t *testing.T) {
 	type sent struct {
 		n        int
 		answered bool // whether a reply is required
+		mode     ntp.Mode
 	}
 	byXmit := map[uint64]sent{}
 	var reqs [][]byte
@@ -33,7 +34,11 @@ func TestMalformedInput(t *testing.T) {
 		if len(b) >= ntp.HeaderLen {
 			x := uint64(len(reqs))<<32 | 0xfeed // distinct, recognisable
 			binary.BigEndian.PutUint64(b[40:], x)
-			byXmit[x] = sent{len(b), answer}
+			mode := ntp.ModeServer
+			if ntp.Mode(b[0]&7) == ntp.ModeSymmetricActive {
+				mode = ntp.ModeSymmetricPassive // chronyd's answer, no association kept
+			}
+			byXmit[x] = sent{len(b), answer, mode}
 		}
 		reqs = append(reqs, b)
 	}
@@ -42,7 +47,10 @@ func TestMalformedInput(t *testing.T) {
 	}
 	for v := uint8(0); v < 8; v++ {
 		for m := ntp.Mode(0); m < 8; m++ {
-			add(request(v, m, ntp.HeaderLen), m == ntp.ModeClient && v >= 1 && v <= 4)
+			// Clients, symmetric active peers and NTPv1 (no mode field)
+			// are answered.
+			req := m == ntp.ModeClient || m == ntp.ModeSymmetricActive || v == 1 && m == ntp.ModeReserved
+			add(request(v, m, ntp.HeaderLen), req && v >= 1 && v <= 4)
 		}
 	}
 	for _, n := range []int{0, 4, 12, 15, 17, 30, 1000} {
@@ -91,8 +99,8 @@ func TestMalformedInput(t *testing.T) {
 		if n > s.n {
 			t.Fatalf("reply of %d bytes to a %d-byte request", n, s.n)
 		}
-		if h.Mode != ntp.ModeServer {
-			t.Fatalf("reply in mode %d", h.Mode)
+		if h.Mode != s.mode {
+			t.Fatalf("reply in mode %d, want %d", h.Mode, s.mode)
 		}
 		got[uint64(h.OrigTime)] = true
 	}

@@ -146,15 +146,15 @@ func TestTargetsTemperatureStep(t *testing.T) {
 // (2.38 ppb measured; the fit had 6.8 over 20 seeds, and 258 ppb 15 min
 // after a step, when the wander measurement still failed after one).
 //
-// The published error estimate must be honest: over the same 20 outages
-// at least 95% of the seconds within it (97.2% measured; the quiet
-// model's drift noise once drove it, with 98.4% but 8× the error), and
-// the median of its largest value over the largest error within 4 (3.40,
-// where a two-sigma bound of a Gaussian error expects about 3; it was
-// 13.5).
+// The served error bound covers at least 99% of the seconds of the same 20
+// outages (all of them measured), and is what chrony would say: the
+// estimate at the loss grown by the skew and max_clock_error_ppm, no more
+// than 1.05 ppm times the outage. In a quiet room that is hundreds of
+// times the real error; it is what allows for a temperature change during
+// the outage (TestHoldoverBoundCovers).
 func TestTargetsHoldover(t *testing.T) {
 	const seeds, stepSeeds = 20, 10
-	var ratios, estRatios []float64
+	var ratios, estMax []float64
 	var ss, ssStep, covered float64
 	for seed := int64(1); seed <= seeds; seed++ {
 		s := DefaultSettings()
@@ -170,7 +170,7 @@ func TestTargetsHoldover(t *testing.T) {
 		r := sum.HoldoverMaxNs / sum.OracleHoldoverMaxNs
 		ratios = append(ratios, r)
 		covered += sum.HoldoverCovered / seeds
-		estRatios = append(estRatios, sum.HoldoverEstMaxNs/sum.HoldoverMaxNs)
+		estMax = append(estMax, sum.HoldoverEstMaxNs)
 		t.Logf("seed %d: δy %+.2f ppb, holdover %.1f µs, oracle %.1f µs, ratio %.2f; estimate %.1f µs, covering %.3f",
 			seed, dy*1e9, sum.HoldoverMaxNs/1e3, sum.OracleHoldoverMaxNs/1e3, r, sum.HoldoverEstMaxNs/1e3, sum.HoldoverCovered)
 		if len(sum.RelockS) != 1 || sum.RelockS[0] < 0 || sum.RelockS[0] > 60 {
@@ -200,10 +200,10 @@ func TestTargetsHoldover(t *testing.T) {
 	if rms := math.Sqrt(ssStep / stepSeeds); rms > 1.5*bound {
 		t.Errorf("after a temperature step 20 min before the loss: RMS frequency error %.2f ppb, want <= %.2f", rms*1e9, 1.5*bound*1e9)
 	}
-	slices.Sort(estRatios)
-	if m := (estRatios[seeds/2-1] + estRatios[seeds/2]) / 2; covered < 0.95 || m > 4 {
-		t.Errorf("holdover error estimate: covers %.3f of the outage seconds, median estimate / error %.2f; want >= 0.95 and <= 4",
-			covered, m)
+	slices.Sort(estMax)
+	if lim := 1.05e-6*time.Hour.Seconds()*1e9 + 10e3; covered < 0.99 || estMax[seeds-1] > lim {
+		t.Errorf("holdover error bound: covers %.3f of the outage seconds, largest %.0f µs; want >= 0.99 and <= %.0f µs",
+			covered, estMax[seeds-1]/1e3, lim/1e3)
 	}
 	slices.Sort(ratios)
 	over := len(ratios) - sort.SearchFloat64s(ratios, 1.5)

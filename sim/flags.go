@@ -23,6 +23,24 @@ func (f PPMFlag) Set(s string) error {
 	return err
 }
 
+// PercentFlag is a flag.Value for a fraction given in percent.
+type PercentFlag struct{ P *float64 }
+
+func (f PercentFlag) String() string {
+	if f.P == nil {
+		return ""
+	}
+	return FormatPercent(*f.P)
+}
+
+func (f PercentFlag) Set(s string) error {
+	v, err := ParsePercent(s)
+	if err == nil {
+		*f.P = v
+	}
+	return err
+}
+
 // ListFlag is a repeatable flag.Value whose every use adds one or more
 // comma-separated values of T.
 type ListFlag[T fmt.Stringer] struct {

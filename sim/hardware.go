@@ -193,7 +193,7 @@ func (p *PulseSource) Run(ctx context.Context, fn func(pps.Edge)) error {
 			return nil
 		case <-time.After(time.Until(sec)):
 		}
-		if inAny(p.s.Outages, sec.Sub(p.start)) {
+		if inAny(p.s.Outages, sec.Sub(p.start)) || p.s.DropPulses > 0 && p.rng.Float64() < p.s.DropPulses {
 			continue
 		}
 		seq++

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"stratum1/ntp"
+	"stratum1/status"
 )
 
 // maxSubstep bounds the integration step: the temperature term and the
@@ -145,6 +146,27 @@ func (c *VirtualClock) Step(d time.Duration) error {
 
 // SetLeap records the armed leap second.
 func (c *VirtualClock) SetLeap(l ntp.Leap) error { c.Leap = l; return nil }
+
+// KernelStatus is what adjtimex would report for the simulated clock: the
+// correction in force and the status the discipline published; no kernel
+// PLL runs, so no offset, nanosecond resolution, 500 ppm of tolerance.
+func (c *VirtualClock) KernelStatus() (status.Kernel, error) {
+	const staUnsync, staIns, staDel, staNano = 0x40, 0x10, 0x20, 0x2000
+	st := uint32(staNano)
+	if !c.Synced {
+		st |= staUnsync
+	}
+	switch c.Leap {
+	case ntp.LeapInsert:
+		st |= staIns
+	case ntp.LeapDelete:
+		st |= staDel
+	}
+	return status.Kernel{
+		FrequencyPPM: c.corrPPM, MaxError: c.MaxErr, EstError: c.EstErr, Status: st,
+		Precision: time.Nanosecond, TolerancePPM: 500, PPSInterval: time.Second,
+	}, nil
+}
 
 // SetSync records the published status.
 func (c *VirtualClock) SetSync(synced bool, est, max time.Duration) error {

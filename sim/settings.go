@@ -25,9 +25,13 @@ type Settings struct {
 	InitialOffset time.Duration // the clock's error at start (stale boot time)
 	NMEALatency   time.Duration // first sentence after the second it names
 	DriftFile     string        // the discipline's drift file; "" for none
-	Start         time.Time     // true UTC at the start
-	Listen        string        // real-time mode: NTP address
-	HTTP          string        // real-time mode: status address
+	DropPulses    float64       // fraction of pulses lost at random (a busy capture)
+	// MaxClockErrorPPM is the discipline's max_clock_error_ppm: how fast
+	// the served error bound grows after the last measurement.
+	MaxClockErrorPPM float64
+	Start            time.Time // true UTC at the start
+	Listen           string    // real-time mode: NTP address
+	HTTP             string    // real-time mode: status address
 
 	// ReceiverClockHz is the clock the receiver's time pulse leaves on
 	// (a sawtooth of ±half a tick, its qErr sent in TIM-TP once `gps
@@ -38,17 +42,18 @@ type Settings struct {
 // DefaultSettings are the defaults of `stratum1 sim`.
 func DefaultSettings() Settings {
 	return Settings{
-		Duration:      6 * time.Hour,
-		Seed:          1,
-		PPSJitter:     time.Microsecond,
-		FreqOffsetPPM: 30,
-		WanderPPM:     0.0002,
-		ThermalTau:    3 * time.Minute,
-		InitialOffset: 300 * time.Millisecond,
-		NMEALatency:   150 * time.Millisecond,
-		Start:         time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC),
-		Listen:        "127.0.0.1:1123",
-		HTTP:          "127.0.0.1:8123",
+		Duration:         6 * time.Hour,
+		Seed:             1,
+		PPSJitter:        time.Microsecond,
+		FreqOffsetPPM:    30,
+		WanderPPM:        0.0002,
+		ThermalTau:       3 * time.Minute,
+		InitialOffset:    300 * time.Millisecond,
+		NMEALatency:      150 * time.Millisecond,
+		MaxClockErrorPPM: 1,
+		Start:            time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC),
+		Listen:           "127.0.0.1:1123",
+		HTTP:             "127.0.0.1:8123",
 	}
 }
 
@@ -94,6 +99,10 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("thermal-tau %v: must not be negative", s.ThermalTau)
 	case s.NMEALatency < 0 || s.NMEALatency > 900*time.Millisecond:
 		return fmt.Errorf("nmea-latency %v: must be in [0, 900ms]", s.NMEALatency)
+	case !(s.DropPulses >= 0 && s.DropPulses < 1):
+		return fmt.Errorf("drop-pulses %v: must be in [0, 100%%)", s.DropPulses)
+	case !(s.MaxClockErrorPPM >= 0 && s.MaxClockErrorPPM <= 500):
+		return fmt.Errorf("max-clock-error %v ppm: must be in [0, 500] ppm", s.MaxClockErrorPPM)
 	}
 	for _, w := range append(append(append([]Window(nil), s.Outages...), s.Unplugged...), s.WrongSecond...) {
 		if w.At < 0 || w.Length <= 0 {
@@ -164,3 +173,16 @@ func ParseWindow(s string) (Window, error) {
 	}
 	return Window{At: at, Length: length}, nil
 }
+
+// ParsePercent parses a fraction given in percent: "5%" is 0.05.
+func ParsePercent(s string) (float64, error) {
+	num, ok := strings.CutSuffix(strings.TrimSpace(s), "%")
+	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if !ok || err != nil {
+		return 0, fmt.Errorf("%q: want a percentage, e.g. 5%%", s)
+	}
+	return v / 100, nil
+}
+
+// FormatPercent formats a fraction for ParsePercent.
+func FormatPercent(f float64) string { return strconv.FormatFloat(f*100, 'g', -1, 64) + "%" }

@@ -22,8 +22,8 @@ type Trace struct {
 	ErrNs    []float64 // clock - true at each second's edge, ns
 	Outage   []bool    // no pulses that second
 	OracleNs []float64 // during outages: the error of a clock that kept the frequency at the outage's start
-	// EstNs is the error estimate the discipline published (Stats().EstError)
-	// in force at each second: the one from the previous second's Tick.
+	// EstNs is the error bound served at each second's edge: the root
+	// dispersion a client would be told then (+Inf when unsynchronised).
 	EstNs []float64
 }
 
@@ -36,6 +36,7 @@ func DisciplineConfig(s Settings) discipline.Config {
 	c.LeapFile = ""
 	c.NMEALatency = s.NMEALatency
 	c.PPSError = max(s.PPSJitter, 10*time.Nanosecond)
+	c.MaxClockError = s.MaxClockErrorPPM
 	return c
 }
 
@@ -57,7 +58,6 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 	n := int(s.Duration / time.Second)
 	k := 0 // the virtual second being run
 	tr := &Trace{ErrNs: make([]float64, n), Outage: make([]bool, n), OracleNs: make([]float64, n), EstNs: make([]float64, n)}
-	est := math.Inf(1) // nothing published before the first Tick
 	// The pairer is told of the discipline's steps, as the appliance
 	// tells it, so that it does not refuse the first pulse after one.
 	stepsSeen := 0
@@ -86,7 +86,10 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 		at := time.Duration(k) * time.Second
 		clk.AdvanceTo(float64(k))
 		tr.ErrNs[k] = clk.Error() * 1e9
-		tr.EstNs[k] = est
+		tr.EstNs[k] = math.Inf(1)
+		if ss := d.ServerState().Load(); ss.Synchronised() {
+			tr.EstNs[k] = float64(ss.DispersionAt(clk.Now()))
+		}
 		out := s.NoPPS || in(s.Outages, at)
 		tr.Outage[k] = out
 		if out {
@@ -94,7 +97,7 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 				holdFree, holdFreq, holdT = clk.FreeIntegral(), clk.Oscillator().Frequency(), float64(k)
 			}
 			tr.OracleNs[k] = (clk.FreeIntegral() - holdFree - holdFreq*(float64(k)-holdT)) * 1e9
-		} else {
+		} else if s.DropPulses == 0 || rng.Float64() >= s.DropPulses {
 			edge := clk.Now().Add(seconds(rng.NormFloat64() * s.PPSJitter.Seconds()))
 			feed(seam.Edge(edge))
 		}
@@ -116,7 +119,6 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 		drift.Tick(clk.Now())
 		stepped()
 		st := d.Stats()
-		est = float64(st.EstError.Nanoseconds())
 		if st.State == discipline.Locked && st.Source == discipline.PPS {
 			seam.SetClockError(st.EstError * 4)
 		}
@@ -134,6 +136,8 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 	sum.Rejected = st.Rejected
 	sum.WholeSecond = st.WholeSecond
 	sum.Disturbances = st.Disturbances
+	sum.MissedPulses = st.MissedPulses
+	sum.HoldoverEntries = st.HoldoverEntries
 	gc, pc := seam.Counters()
 	sum.BadSentences = gc.BadChecksum + gc.Malformed + gc.Garbage
 	sum.PPSSamples = pc.Samples
@@ -173,6 +177,8 @@ type Summary struct {
 	Rejected         uint64            `json:"rejected"`
 	WholeSecond      uint64            `json:"whole_second_refused"`
 	Disturbances     uint64            `json:"disturbances"`
+	MissedPulses     uint64            `json:"missed_pulses"`    // pulses the loop went without, short of holding over
+	HoldoverEntries  uint64            `json:"holdover_entries"` // times the loop held over
 	BadSentences     uint64            `json:"bad_sentences"`
 	PPSSamples       uint64            `json:"pps_samples"`    // pulses the pairer named
 	PPSRejected      map[string]uint64 `json:"pps_rejected"`   // pulses the pairer did not use, by reason
@@ -198,6 +204,8 @@ type SettingsJSON struct {
 	InitialOffset string   `json:"initial_offset"`
 	NMEALatency   string   `json:"nmea_latency"`
 	DriftFile     string   `json:"drift_file"`
+	DropPulses    string   `json:"drop_pulses"`
+	MaxClockError string   `json:"max_clock_error"`
 	Start         string   `json:"start"`
 }
 
@@ -226,6 +234,8 @@ func (s Settings) JSON() SettingsJSON {
 		InitialOffset: s.InitialOffset.String(),
 		NMEALatency:   s.NMEALatency.String(),
 		DriftFile:     s.DriftFile,
+		DropPulses:    FormatPercent(s.DropPulses),
+		MaxClockError: FormatPPM(s.MaxClockErrorPPM),
 		Start:         s.Start.Format(time.RFC3339),
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"stratum1/ntp"
+	"stratum1/status"
 )
 
 // WallClock is the simulated oscillator run in real time: true time is this
@@ -120,6 +121,13 @@ func (c *WallClock) SetLeap(l ntp.Leap) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.vc.SetLeap(l)
+}
+
+// KernelStatus reports the simulated clock's kernel state.
+func (c *WallClock) KernelStatus() (status.Kernel, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.vc.KernelStatus()
 }
 
 // SetSync records the published status.

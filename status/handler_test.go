@@ -154,6 +154,8 @@ func TestMetrics(t *testing.T) {
 		`stratum1_clock_offset_seconds -1.43e-07`,
 		`stratum1_clock_frequency_ppm -12.482`,
 		`stratum1_clock_residual_seconds 4.12e-07`,
+		`stratum1_clock_missed_pulses_total 7`,
+		`stratum1_clock_holdover_entries_total 2`,
 		`stratum1_stratum 1`,
 		`stratum1_leap_indicator 0`,
 		`stratum1_state{state="LOCKED"} 1`,

@@ -18,10 +18,12 @@ type Snapshot struct {
 	Source     string        `json:"source"`      // what the clock is steered to: "PPS", "GPS", a peer address, or ""
 
 	System System `json:"system"`
-	GPS    GPS    `json:"gps"`
-	PPS    PPS    `json:"pps"`
-	Peers  []Peer `json:"peers"`
-	Server Server `json:"server"`
+	// Kernel is the kernel clock's state, nil where it cannot be read.
+	Kernel *Kernel `json:"kernel,omitempty"`
+	GPS    GPS     `json:"gps"`
+	PPS    PPS     `json:"pps"`
+	Peers  []Peer  `json:"peers"`
+	Server Server  `json:"server"`
 }
 
 // System is what the daemon serves and how its clock is doing.
@@ -42,6 +44,34 @@ type System struct {
 	EstError       time.Duration `json:"est_error_ns"`
 	ClockAdjust    bool          `json:"clock_adjust"` // false under --no-clock-adjust
 	Steps          int           `json:"steps"`
+	// MissedPulses counts the GPS samples (pulses) that did not come while
+	// the clock followed them; fewer than the configured number in a row
+	// are ridden through without holding over. HoldoverEntries counts the
+	// times the clock held over.
+	MissedPulses    uint64 `json:"missed_pulses"`
+	HoldoverEntries uint64 `json:"holdover_entries"`
+}
+
+// Kernel is the kernel clock's state as adjtimex reports it when asked to
+// change nothing (modes 0), as ntpq -c kerninfo shows it; the simulator
+// reports its simulated clock's.
+type Kernel struct {
+	Offset          time.Duration `json:"offset_ns"` // the kernel PLL's remaining offset
+	FrequencyPPM    float64       `json:"frequency_ppm"`
+	MaxError        time.Duration `json:"max_error_ns"`
+	EstError        time.Duration `json:"est_error_ns"`
+	Status          uint32        `json:"status"` // STA_* bits
+	TimeConstant    int64         `json:"time_constant"`
+	Precision       time.Duration `json:"precision_ns"`
+	TolerancePPM    float64       `json:"tolerance_ppm"`
+	PPSFrequencyPPM float64       `json:"pps_frequency_ppm"`
+	PPSJitter       time.Duration `json:"pps_jitter_ns"`
+	PPSInterval     time.Duration `json:"pps_interval_ns"` // calibration interval
+	PPSStabilityPPM float64       `json:"pps_stability_ppm"`
+	PPSCalibrations int64         `json:"pps_calibrations"`
+	PPSJitterErrors int64         `json:"pps_jitter_exceeded"`
+	PPSStabErrors   int64         `json:"pps_stability_exceeded"`
+	PPSCalibErrors  int64         `json:"pps_calibration_errors"`
 }
 
 // GPS is the serial receiver's state.
@@ -65,6 +95,7 @@ type GPS struct {
 	Epochs      uint64        `json:"epochs"`
 	Reconnects  uint64        `json:"reconnects"`
 	NMEALatency time.Duration `json:"nmea_latency_ns"` // typical arrival of the first sentence after the second
+	NMEAJitter  time.Duration `json:"nmea_jitter_ns"`  // spread of that arrival
 
 	// ParserPanics: sentences the NMEA library panicked on, by type (in Dropped too).
 	ParserPanics map[string]uint64 `json:"parser_panics,omitempty"`

@@ -27,6 +27,23 @@ func TestE2ESimServesStratum1(t *testing.T) {
 	if s := d.status(t); s.State != "LOCKED" || s.Source != "PPS" {
 		t.Errorf("/api/status: state %q source %q, want LOCKED from PPS", s.State, s.Source)
 	}
+	// Once the pairer has measured the sentences' arrival, the GPS row
+	// shows its spread as jitter (it once said 0), and, the sim's latency
+	// being configured, the sentences agree with the pulse: a candidate.
+	var gpsRow status.Peer
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+		for _, p := range d.status(t).Peers {
+			if p.Name == "GPS" {
+				gpsRow = p
+			}
+		}
+		if gpsRow.Jitter > 0 {
+			break
+		}
+	}
+	if gpsRow.Jitter <= 0 || gpsRow.Tally != "+" {
+		t.Errorf("GPS row %+v: want a measured jitter and tally +", gpsRow)
+	}
 
 	host, portStr, _ := net.SplitHostPort(d.ntpAddr)
 	port, _ := strconv.Atoi(portStr)
@@ -61,6 +78,18 @@ func TestE2ESimServesStratum1(t *testing.T) {
 	}
 	if absDur(med) >= 100*time.Microsecond {
 		t.Errorf("median offset over 16 beevik queries %v, want under 100µs", med)
+	}
+
+	// The root dispersion a client is told is the API's, rounded up to
+	// the wire's 2^-16 s: never 0 (it once rounded to nearest).
+	api := d.status(t).System.RootDispersion
+	r, err := query(d.ntpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("root dispersion: API %v, reply %v", api, r.RootDispersion)
+	if r.RootDispersion <= 0 || r.RootDispersion < api || r.RootDispersion > api+20*time.Microsecond {
+		t.Errorf("reply's root dispersion %v, API's %v: want the API's rounded up to the next 15 µs", r.RootDispersion, api)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -168,6 +169,30 @@ func checkNtpq(t *testing.T, host string, port uint16, all bool) {
 			t.Errorf("ntpq -c 'rv &3' lacks %q", s)
 		}
 	}
+	// rv on every association: the reference clocks too, with the leap
+	// they pass on (it once said 11, no time, on the selected PPS).
+	for i, w := range []string{"srcadr=127.127.22.0", "srcadr=127.127.20.0", "srcadr=192.0.2.10", "srcadr=2001:db8::5"} {
+		rvi := ntpqCommand(t, host, port, "-c", fmt.Sprintf("rv %d", i+1))
+		if !strings.Contains(rvi, w) || !strings.Contains(rvi, "leap=00") {
+			t.Errorf("ntpq -c 'rv %d' lacks %q or leap=00:\n%s", i+1, w, rvi)
+		}
+	}
+	sysinfo := ntpqCommand(t, host, port, "-c", "sysinfo")
+	t.Logf("ntpq -c sysinfo:\n%s", sysinfo)
+	for _, re := range []string{`system peer:\s+127\.127\.22\.0:123\n`, `system peer mode:\s+client\n`,
+		`root dispersion:\s+1\.5\n`, `reference ID:\s+PPS\n`} {
+		if !regexp.MustCompile(re).MatchString(sysinfo) {
+			t.Errorf("ntpq -c sysinfo does not match %q", re)
+		}
+	}
+	kern := ntpqCommand(t, host, port, "-c", "kerninfo")
+	t.Logf("ntpq -c kerninfo:\n%s", kern)
+	for _, re := range []string{`pll frequency:\s+-12\.345\n`, `maximum error:\s+16\.0\n`, `kernel status:\s+pll nano\n`,
+		`frequency tolerance:\s+500\n`, `calibration interval\s+4\n`} {
+		if !regexp.MustCompile(re).MatchString(kern) {
+			t.Errorf("ntpq -c kerninfo does not match %q", re)
+		}
+	}
 	cv := ntpqCommand(t, host, port, "-c", "cv &2")
 	if !strings.Contains(cv, `device="/dev/ttyAMA0"`) {
 		t.Errorf("ntpq -c 'cv &2' lacks the GPS device:\n%s", cv)
@@ -237,7 +262,7 @@ func TestNtpqInteropPort123(t *testing.T) {
 func TestNtpqUnderRateLimit(t *testing.T) {
 	cfg := access.DefaultConfig()
 	cfg.Query = []string{"127.0.0.0/8"}
-	cfg.Rules = nil // loopback limited like any other client
+	cfg.Loopback = access.ActionServe // loopback limited like any other client
 	p, err := access.New(cfg)
 	if err != nil {
 		t.Fatal(err)

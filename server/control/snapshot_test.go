@@ -37,13 +37,17 @@ func fakeSnapshotAt(now time.Time) status.Snapshot {
 			SkewPPM:        0.012,
 			TimeConstant:   16 * time.Second,
 		},
+		Kernel: &status.Kernel{FrequencyPPM: -12.345, MaxError: 16 * time.Millisecond, EstError: 2 * time.Microsecond,
+			Status: 0x2001, TimeConstant: 4, Precision: time.Microsecond, TolerancePPM: 500, PPSInterval: 4 * time.Second},
 		GPS: status.GPS{Device: "/dev/ttyAMA0", State: "3D", SatsUsed: 9, HDOP: 0.9, Epochs: 1000},
 		PPS: status.PPS{Device: "/dev/pps0", State: "locked", Pulses: 1000, Jitter: 700 * time.Nanosecond},
 		Peers: []status.Peer{
+			// Reference clocks as the appliance lists them: no leap of
+			// their own.
 			{Name: "PPS", Tally: "*", RefID: "PPS", Stratum: 0, Type: "l", When: time.Second, Poll: 16 * time.Second,
-				Reach: 0377, Offset: 2 * time.Microsecond, Jitter: time.Microsecond, Leap: "none"},
+				Reach: 0377, Offset: 2 * time.Microsecond, Jitter: time.Microsecond},
 			{Name: "GPS", Tally: "+", RefID: "GPS", Stratum: 0, Type: "l", When: time.Second, Poll: 16 * time.Second,
-				Reach: 0377, Offset: 35 * time.Millisecond, Jitter: 3 * time.Millisecond, Leap: "none"},
+				Reach: 0377, Offset: 35 * time.Millisecond, Jitter: 3 * time.Millisecond},
 			{Name: "192.0.2.10", Tally: "-", RefID: "GPS", Stratum: 1, Type: "u", When: 20 * time.Second, Poll: 64 * time.Second,
 				Reach: 0377, Delay: 12500 * time.Microsecond, Offset: 1234567 * time.Nanosecond, Jitter: 400 * time.Microsecond,
 				Leap: "none", RootDist: 8 * time.Millisecond},

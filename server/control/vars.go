@@ -25,6 +25,17 @@ type association struct {
 	peer     status.Peer
 	vars     []variable
 	clock    []variable // clock variables (opcode 4), refclocks only
+	srcadr   string
+	srcport  string
+}
+
+// addrPort is the association's address and port as ntpd's peeradr
+// shows it.
+func (a association) addrPort() string {
+	if strings.Contains(a.srcadr, ":") {
+		return "[" + a.srcadr + "]:" + a.srcport
+	}
+	return a.srcadr + ":" + a.srcport
 }
 
 // view is a Snapshot rendered for mode 6.
@@ -123,11 +134,13 @@ func render(s status.Snapshot) view {
 	v := view{leap: leapCode(sys.Leap, sys.Stratum)}
 	var sysPeer uint16
 	sysJitter := sys.Residual
+	peerAdr, peerMode := "0.0.0.0:0", 0
 	for i, p := range s.Peers {
 		a := renderPeer(s, i, p)
 		if p.Tally == "*" || (p.Tally == "o" && sysPeer == 0) {
 			sysPeer = a.id
 			sysJitter = p.Jitter
+			peerAdr, peerMode = a.addrPort(), 3 // a client of it, as ntpd's hmode
 		}
 		v.assocs = append(v.assocs, a)
 	}
@@ -164,17 +177,59 @@ func render(s status.Snapshot) view {
 		{"reftime", stamp(sys.RefTime)},
 		{"clock", stamp(s.Time)},
 		{"peer", fmt.Sprint(sysPeer)},
+		{"peeradr", bare(peerAdr)},
+		{"peermode", fmt.Sprint(peerMode)},
 		{"tc", log2s(sys.TimeConstant, 0)},
 		{"offset", ms(sys.Offset)},
 		{"frequency", fmt.Sprintf("%.3f", sys.FrequencyPPM)},
 		{"sys_jitter", ms(sysJitter)},
 		{"clk_jitter", ms(sys.Residual)},
 		{"clk_wander", fmt.Sprintf("%.3f", sys.SkewPPM)},
+		{"authdelay", ms(0)},
 	}
 	if s.Uptime > 0 {
 		v.vars = append(v.vars, variable{"uptime", fmt.Sprint(int64(s.Uptime / time.Second))})
 	}
+	if s.Kernel != nil {
+		v.vars = append(v.vars, kernelVars(*s.Kernel)...)
+	}
 	return v
+}
+
+// kernelVars are what `ntpq -c kerninfo` shows: the kernel clock's state,
+// in ntpd's units (milliseconds, ppm, seconds).
+func kernelVars(k status.Kernel) []variable {
+	return []variable{
+		{"koffset", ms(k.Offset)},
+		{"kfreq", fmt.Sprintf("%.6f", k.FrequencyPPM)},
+		{"kmaxerr", ms(k.MaxError)},
+		{"kesterr", ms(k.EstError)},
+		{"kstflags", quote(kernelFlags(k.Status))},
+		{"ktimeconst", fmt.Sprint(k.TimeConstant)},
+		{"kprecis", ms(k.Precision)},
+		{"kfreqtol", fmt.Sprintf("%.0f", k.TolerancePPM)},
+		{"kppsfreq", fmt.Sprintf("%.6f", k.PPSFrequencyPPM)},
+		{"kppsstab", fmt.Sprintf("%.6f", k.PPSStabilityPPM)},
+		{"kppsjitter", ms(k.PPSJitter)},
+		{"kppscalibdur", fmt.Sprint(int64(k.PPSInterval / time.Second))},
+		{"kppscalibs", fmt.Sprint(k.PPSCalibrations)},
+		{"kppsjitexc", fmt.Sprint(k.PPSJitterErrors)},
+		{"kppsstbexc", fmt.Sprint(k.PPSStabErrors)},
+		{"kppscaliberrs", fmt.Sprint(k.PPSCalibErrors)},
+	}
+}
+
+// kernelFlags names the kernel's STA_* status bits as ntpd does.
+func kernelFlags(st uint32) string {
+	names := [...]string{"pll", "ppsfreq", "ppstime", "fll", "ins", "del", "unsync", "freqhold",
+		"ppssignal", "ppsjitter", "ppswander", "ppserror", "clockerr", "nano", "mode=fll", "src=B"}
+	var out []string
+	for i, n := range names {
+		if st&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 func renderPeer(s status.Snapshot, i int, p status.Peer) association {
@@ -210,6 +265,15 @@ func renderPeer(s status.Snapshot, i int, p status.Peer) association {
 	}
 	poll := log2s(p.Poll, defPoll)
 	leap := leapCode(p.Leap, p.Stratum)
+	if a.refclock && p.Leap == "" {
+		// A reference clock is stratum 0 and says no leap of its own:
+		// ntpd shows the leap it passes on while it is reachable, and
+		// 11 (no time) only when it is not.
+		leap = 3
+		if p.Reach != 0 {
+			leap = min(leapCode(s.System.Leap, 1), 2) // a pending leap second, else none
+		}
+	}
 	flash := "0x0"
 	if p.Reach == 0 {
 		flash = "0x1000" // peer_unreach
@@ -256,6 +320,7 @@ func renderPeer(s status.Snapshot, i int, p status.Peer) association {
 	if p.Note != "" {
 		v = append(v, variable{"note", quote(p.Note)})
 	}
+	a.srcadr, a.srcport = srcadr, srcport
 	a.vars = v
 	if a.refclock {
 		a.clock = clockVars(s, p, srchost)
