@@ -7,23 +7,23 @@ import (
 	"stratum1/status"
 )
 
-// Snapshot builds the one status model that every view reads.
+// Snapshot builds the one status model that every view reads, from the
+// core's view after the last tick and the readers' own status.
 func (a *Appliance) Snapshot() status.Snapshot {
 	now := a.now()
 	served := a.served.Load()
+	v := a.view.Load()
 	s := status.Snapshot{
 		Time:    now,
 		Version: a.version,
 		Uptime:  now.Sub(a.started),
 	}
-	a.mu.Lock()
-	state, since := a.machine.State()
-	a.pairer.FillStatus(now, &s.PPS)
-	a.mu.Unlock()
-	s.State, s.StateSince = state.String(), since
+	state := v.State
+	s.State, s.StateSince = state, v.Since
+	s.PPS = status.PPSView(v.PPS)
 
-	a.disc.FillStatus(&s.System)
-	s.System.ClockAdjust = a.hw.ClockAdjust && !a.disc.Stats().ObserveOnly
+	s.System = status.SystemView(v.Discipline)
+	s.System.ClockAdjust = a.hw.ClockAdjust && !v.Discipline.ObserveOnly
 	s.System.Stratum = served.Stratum
 	s.System.RefID = served.RefID.Format(served.Stratum)
 	s.System.Leap = served.Leap.String()
@@ -33,21 +33,19 @@ func (a *Appliance) Snapshot() status.Snapshot {
 	s.System.RefTime = served.RefTime
 
 	if a.hw.GPS != nil {
-		a.hw.GPS.FillStatus(&s.GPS)
-		a.mu.Lock()
-		if typical, _, ok := a.pairer.NMEALatency(); ok && a.hw.PPS != nil {
+		s.GPS = status.GPSView(a.hw.GPS.Status())
+		if v.NMEALatencyOK && v.PPSAttached {
 			// Measured against the pulse, which is better than what the
 			// reader can tell from the clock alone.
-			s.GPS.NMEALatency = typical
+			s.GPS.NMEALatency = v.NMEALatency
 		}
-		a.mu.Unlock()
 	} else {
 		s.GPS.State = "disabled"
 	}
-	if a.hw.PPS == nil {
+	if a.hw.OpenPPS == nil {
 		s.PPS.State = "disabled"
 	}
-	s.Peers = a.refclockRows(s, state)
+	s.Peers = a.refclockRows(s, v)
 	if a.peers != nil {
 		s.Peers = a.peers.Peers(s.Peers)
 	}
@@ -72,15 +70,14 @@ func (a *Appliance) Snapshot() status.Snapshot {
 // refclockRows lists GPS and PPS as sources, as ntpq -p shows reference
 // clocks, with the tally of the one in use. Offsets follow ntpq: the source
 // minus our clock.
-func (a *Appliance) refclockRows(s status.Snapshot, state State) []status.Peer {
-	a.mu.Lock()
-	distrusted, reachGPS, reachPPS, gpsOffset := a.distrusted, a.reachGPS, a.reachPPS, a.lastGPSOffset
-	a.mu.Unlock()
-	if a.hw.PPS != nil {
+func (a *Appliance) refclockRows(s status.Snapshot, v *CoreView) []status.Peer {
+	distrusted, reachGPS, reachPPS, gpsOffset := v.Distrusted, v.ReachGPS, v.ReachPPS, v.GPSOffset
+	if v.PPSAttached {
 		// With a pulse, the GPS row shows what the NMEA time alone would
 		// say: the sentences' arrival after the second they name.
 		gpsOffset = s.GPS.NMEALatency
 	}
+	state := v.State
 	inUse := state == Locked || state == Holdover
 	tally := func(selected, candidate bool) string {
 		switch {
@@ -99,34 +96,12 @@ func (a *Appliance) refclockRows(s status.Snapshot, state State) []status.Peer {
 	}
 	var rows []status.Peer
 	if a.hw.GPS != nil {
-		t := tally(a.hw.PPS == nil && inUse, s.GPS.Mode >= 2)
+		t := tally(!v.PPSAttached && inUse, s.GPS.Mode >= 2)
 		rows = append(rows, refclock("GPS", t, reachGPS, s.GPS.Time, gpsOffset, 0))
 	}
-	if a.hw.PPS != nil {
-		t := tally(inUse, false)
+	if a.hw.OpenPPS != nil {
+		t := tally(v.PPSAttached && inUse, false)
 		rows = append(rows, refclock("PPS", t, reachPPS, s.PPS.LastEdge, s.System.Offset, s.PPS.Jitter))
 	}
 	return rows
-}
-
-// shiftReach updates the reference clocks' reach registers once a second,
-// as ntpd does for a refclock polled every second.
-func (a *Appliance) shiftReach(now time.Time) {
-	var g status.GPS
-	if a.hw.GPS != nil {
-		a.hw.GPS.FillStatus(&g)
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	gpsOK := g.Mode >= 2 && now.Sub(a.lastEpoch) < 2*time.Second
-	ppsOK := now.Sub(a.lastGPSAt) < 2*time.Second && a.hw.PPS != nil
-	a.reachGPS = a.reachGPS<<1 | b2u(gpsOK)
-	a.reachPPS = a.reachPPS<<1 | b2u(ppsOK)
-}
-
-func b2u(b bool) uint8 {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -26,6 +26,8 @@ type Settings struct {
 	NMEALatency   time.Duration // first sentence after the second it names
 	DriftFile     string        // the discipline's drift file; "" for none
 	Start         time.Time     // true UTC at the start
+	Peers         int           // virtual mode: simulated upstream peers; 0 none
+	PeersDown     []Window      // virtual mode: the simulated peers unreachable
 	Listen        string        // real-time mode: NTP address
 	HTTP          string        // real-time mode: status address
 }
@@ -89,8 +91,10 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("thermal-tau %v: must not be negative", s.ThermalTau)
 	case s.NMEALatency < 0 || s.NMEALatency > 900*time.Millisecond:
 		return fmt.Errorf("nmea-latency %v: must be in [0, 900ms]", s.NMEALatency)
+	case s.Peers < 0 || s.Peers > 16:
+		return fmt.Errorf("sim-peers %d: must be in [0, 16]", s.Peers)
 	}
-	for _, w := range append(append(append([]Window(nil), s.Outages...), s.Unplugged...), s.WrongSecond...) {
+	for _, w := range append(append(append(append([]Window(nil), s.Outages...), s.Unplugged...), s.WrongSecond...), s.PeersDown...) {
 		if w.At < 0 || w.Length <= 0 {
 			return fmt.Errorf("window %v: needs a positive length and a start not before 0", w)
 		}
