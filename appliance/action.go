@@ -99,6 +99,7 @@ type CoreView struct {
 	ReachPPS      uint8
 	Served        *ntp.ServerState
 	Steps         uint64
+	Stale         uint64 // inputs dropped for predating the steps kept
 }
 
 // View returns the core's state at clock reading now.
@@ -107,7 +108,7 @@ func (c *Core) View(now time.Time) CoreView {
 	v := CoreView{
 		State: state, Since: since, Discipline: c.disc.Stats(), PPS: c.pairer.Status(now),
 		PPSAttached: c.ppsAttached, Distrusted: c.distrusted, GPSOffset: c.lastGPSOffset,
-		ReachGPS: c.reachGPS, ReachPPS: c.reachPPS, Served: c.served, Steps: c.steps,
+		ReachGPS: c.reachGPS, ReachPPS: c.reachPPS, Served: c.served, Steps: c.steps, Stale: c.stale,
 	}
 	v.NMEALatency, _, v.NMEALatencyOK = c.pairer.NMEALatency()
 	return v

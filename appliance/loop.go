@@ -101,6 +101,7 @@ func (a *Appliance) loop(ctx context.Context, events <-chan event) error {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	var lastRecord time.Time
+	recordFailed := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -126,6 +127,14 @@ func (a *Appliance) loop(ctx context.Context, events <-chan event) error {
 			}
 			a.handle(TickOf(now))
 			a.drift.Tick(now)
+			if a.rec != nil {
+				// Once a second, so that a box that dies leaves a
+				// recording of all but its last second.
+				if err := a.rec.Flush(); err != nil && !recordFailed {
+					a.log.Error("recording stopped", "err", err)
+					recordFailed = true
+				}
+			}
 			v := a.core.View(now)
 			a.view.Store(&v)
 			if now.Sub(lastRecord) >= a.history.Interval() || now.Before(lastRecord) {

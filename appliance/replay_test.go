@@ -130,6 +130,9 @@ func TestReplayRejectsBadRecordings(t *testing.T) {
 func TestReplayWithDriftFile(t *testing.T) {
 	drift := t.TempDir() + "/drift"
 	rec, _ := record(t, func(s *sim.Settings) { s.Duration = 20 * time.Minute; s.DriftFile = drift })
+	if strings.Contains(strings.SplitN(string(rec), "\n", 2)[0], `"drift_file"`) {
+		t.Fatal("the first run's header holds a drift file")
+	}
 	// The run saved its drift file; a second run starts from it.
 	rec, _ = record(t, func(s *sim.Settings) { s.Duration = 20 * time.Minute; s.DriftFile = drift })
 	if !strings.Contains(strings.SplitN(string(rec), "\n", 2)[0], `"drift_file":"`) {
