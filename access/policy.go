@@ -111,25 +111,23 @@ func (p *Policy) Check(src netip.Addr, mode ntp.Mode, now time.Time) server.Verd
 	switch mode {
 	case ntp.ModeClient, ntp.ModeSymmetricActive:
 	case ntp.ModeControl:
-		if p.QueryAllowed(src) {
-			p.count.serve(src)
-			return server.Serve
+		if !p.QueryAllowed(src) {
+			p.count.control.Add(1)
+			return server.Ignore
 		}
-		p.count.control.Add(1)
-		return server.Ignore
+		if p.controlOverLimit(src, now.UnixNano()) {
+			p.count.limited.Add(1)
+			return server.Ignore
+		}
+		p.count.serve(src)
+		return server.Serve
 	default:
 		// Mode 7 is never answered (it was the monlist amplifier), and
 		// server, broadcast and passive packets are not requests.
 		p.count.mode.Add(1)
 		return server.Ignore
 	}
-	act := p.c.deflt
-	for i := range p.c.rules {
-		if p.c.rules[i].net.Contains(src) {
-			act = p.c.rules[i].act
-			break
-		}
-	}
+	act := p.action(src)
 	switch act {
 	case actIgnore:
 		p.count.ignored.Add(1)
@@ -147,6 +145,16 @@ func (p *Policy) Check(src netip.Addr, mode ntp.Mode, now time.Time) server.Verd
 		return server.Serve
 	}
 	return p.limit(src, act, now.UnixNano())
+}
+
+// action is what the first rule containing src (or the default) says.
+func (p *Policy) action(src netip.Addr) action {
+	for i := range p.c.rules {
+		if p.c.rules[i].net.Contains(src) {
+			return p.c.rules[i].act
+		}
+	}
+	return p.c.deflt
 }
 
 // limit runs the client's leaky bucket (the generic cell rate algorithm):

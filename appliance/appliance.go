@@ -132,6 +132,7 @@ func New(opts Options) (*Appliance, error) {
 	}
 	a.policy.Store(pol)
 	a.control = control.New(a.Snapshot, pol.QueryNetworks()...)
+	a.control.SetLimiter(&a.policy) // mode 6 answers count against the client's rate limit by size
 
 	if len(opts.Config.Peers.Servers)+len(opts.Config.Peers.Pools) > 0 {
 		a.peers, err = peer.New(opts.Config.Peers, peer.Options{
@@ -188,13 +189,14 @@ func (a *Appliance) Run(ctx context.Context) error {
 		return err
 	}
 	a.mu.Lock()
-	httpLn := a.httpLn
+	httpLn, httpCfg := a.httpLn, a.cfg.HTTP
 	a.mu.Unlock()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.resp.Run(ctx) })
 	if httpLn != nil {
 		h := status.NewHandler(a, a.history)
-		g.Go(func() error { return status.Serve(ctx, httpLn, h) })
+		h.Configure(httpCfg)
+		g.Go(func() error { return status.Serve(ctx, status.LimitListener(httpLn, httpCfg.MaxConnections), h) })
 	}
 	events := make(chan event, 16)
 	if a.hw.GPS != nil {

@@ -76,6 +76,8 @@ type Reader struct {
 	ref time.Time
 	// totals of the connections before the current one
 	base Status
+
+	noise noiseLog // serial garbage said in the log; Run's goroutine only
 }
 
 // NewReader checks cfg and returns a reader; Run starts it.
@@ -324,6 +326,7 @@ func (r *Reader) read(ctx context.Context, port io.Reader, baud int, fn func(Epo
 	}
 	r.mu.Unlock()
 
+	var junk uint64 // lines of this connection that were not NMEA, so far
 	var epochs []Epoch
 	emit := func(line []byte, at time.Time) {
 		epochs = append(epochs, asm.Feed(line, at)...)
@@ -382,6 +385,11 @@ func (r *Reader) read(ctx context.Context, port io.Reader, baud int, fn func(Epo
 			}
 		}
 		r.mu.Unlock()
+		if sc := sp.Counters(); c.Garbage+c.BadChecksum+sc.Binary+sc.Overlong > junk {
+			j := c.Garbage + c.BadChecksum + sc.Binary + sc.Overlong
+			r.noise.add(r.log, j-junk, at)
+			junk = j
+		}
 
 		for _, e := range epochs {
 			fn(e)

@@ -55,6 +55,12 @@ echo "== cross-build for the Raspberry Pi"
 GOOS=linux GOARCH=arm GOARM=6 go build -o /dev/null ./cmd/stratum1
 GOOS=linux GOARCH=arm GOARM=7 go build -o /dev/null ./cmd/stratum1
 GOOS=linux GOARCH=arm64 go build -o /dev/null ./cmd/stratum1
+echo "== go vet for arm and arm64 (type-checks every test file for the Pi)"
+GOOS=linux GOARCH=arm GOARM=6 go vet ./...
+GOOS=linux GOARCH=arm64 go vet ./...
+echo "== the client subcommands build for an operator's laptop"
+GOOS=darwin GOARCH=arm64 go build -o /dev/null ./cmd/stratum1
+GOOS=windows GOARCH=amd64 go build -o /dev/null ./cmd/stratum1
 echo "== PPS ioctl layouts and pairing on 32-bit ARM (qemu)"
 GOOS=linux GOARCH=arm GOARM=6 go test -exec qemu-arm-static ./pps/ ./ntp/
 echo "== go test -race"

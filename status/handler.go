@@ -3,6 +3,7 @@ package status
 import (
 	"encoding/json"
 	"io/fs"
+	"math"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -24,9 +25,13 @@ import (
 //
 // It is read-only: only GET and HEAD are accepted, and only from loopback,
 // private (RFC 1918, ULA) and link-local addresses, because the daemon's
-// state (position, upstream peers) is nobody else's business.
+// state (position, upstream peers) is nobody else's business. The Host
+// header must name this machine (see hostPolicy), or the answer is 421,
+// and the receiver's position is rounded to about a kilometre unless
+// [http] exact_position asks otherwise.
 type Handler struct {
 	provider atomic.Pointer[providerBox]
+	settings atomic.Pointer[handlerSettings]
 	history  *History
 	mux      *http.ServeMux
 }
@@ -34,12 +39,19 @@ type Handler struct {
 // providerBox lets an interface value live behind an atomic.Pointer.
 type providerBox struct{ p Provider }
 
+// handlerSettings are the parts of [http] the handler applies.
+type handlerSettings struct {
+	hosts         *hostPolicy
+	exactPosition bool
+}
+
 // NewHandler returns a handler reading snapshots from p and samples from h.
 // Either may be nil: the API then answers 503 (no provider) or an empty
 // history.
 func NewHandler(p Provider, h *History) *Handler {
 	hd := &Handler{history: h, mux: http.NewServeMux()}
 	hd.SetProvider(p)
+	hd.Configure(DefaultHTTPConfig())
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newCollector(hd.snapshot))
@@ -65,18 +77,40 @@ func (h *Handler) SetProvider(p Provider) {
 	h.provider.Store(&providerBox{p})
 }
 
+// Configure applies c's host names and position precision (Listen and
+// MaxConnections belong to the listener). Safe to call while requests are
+// being served, as on a configuration reload.
+func (h *Handler) Configure(c HTTPConfig) {
+	h.settings.Store(&handlerSettings{hosts: systemHostPolicy(c.Hosts), exactPosition: c.ExactPosition})
+}
+
 // snapshot returns the current snapshot and false when there is no provider.
+// The position is rounded unless exact_position is set.
 func (h *Handler) snapshot() (Snapshot, bool) {
 	b := h.provider.Load()
 	if b == nil {
 		return Snapshot{}, false
 	}
-	return b.p.Snapshot(), true
+	s := b.p.Snapshot()
+	if !h.settings.Load().exactPosition {
+		s.GPS.Latitude = roundPosition(s.GPS.Latitude)
+		s.GPS.Longitude = roundPosition(s.GPS.Longitude)
+	}
+	return s, true
 }
+
+// roundPosition rounds a latitude or longitude to 0.01 degree: at most
+// 1.1 km north-south, less east-west. Enough for a dashboard to show the
+// region, not the house.
+func roundPosition(deg float64) float64 { return math.Round(deg*100) / 100 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !allowedRemote(r.RemoteAddr) {
 		http.Error(w, "forbidden: the status server answers only local and private networks", http.StatusForbidden)
+		return
+	}
+	if !h.settings.Load().hosts.allowed(r) {
+		http.Error(w, "misdirected request: the Host header does not name this machine (add the name to [http] hosts)", http.StatusMisdirectedRequest)
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {

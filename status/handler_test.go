@@ -25,6 +25,7 @@ func get(t *testing.T, h http.Handler, method, target, remote string) *httptest.
 	t.Helper()
 	req := httptest.NewRequest(method, target, nil)
 	req.RemoteAddr = remote
+	req.Host = "localhost:8123"
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec
@@ -119,6 +120,8 @@ func TestAPIStatus(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
+	// The position is served rounded to 0.01 degree by default.
+	want.GPS.Latitude, want.GPS.Longitude = 52.21, 0.12
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("round trip differs:\n got %+v\nwant %+v", got, want)
 	}
@@ -270,7 +273,9 @@ func TestHTTPConfigValidate(t *testing.T) {
 		{":http", false},
 		{"example.com:8123", false},
 	} {
-		err := status.HTTPConfig{Listen: tt.listen}.Validate()
+		c := status.DefaultHTTPConfig()
+		c.Listen = tt.listen
+		err := c.Validate()
 		if (err == nil) != tt.ok {
 			t.Errorf("Validate(%q) = %v, want ok=%v", tt.listen, err, tt.ok)
 		}

@@ -12,8 +12,13 @@ import (
 
 // Serve answers HTTP on ln with h until ctx is done, then shuts down,
 // giving requests in flight a moment to finish. The timeouts keep a slow
-// or idle client on the LAN from holding a Pi's connections.
+// or idle client on the LAN from holding a Pi's connections, and a
+// listener not already made by LimitListener is capped at
+// DefaultMaxConnections.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	if _, ok := ln.(*limitListener); !ok {
+		ln = LimitListener(ln, DefaultMaxConnections)
+	}
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -77,12 +76,6 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 
-	var before loadgen.ProcUsage
-	if *pid != 0 {
-		if before, err = loadgen.ReadProc(*pid); err != nil {
-			return fmt.Errorf("--pid: %w", err)
-		}
-	}
 	var progress func(loadgen.Progress)
 	if !*quiet {
 		progress = func(p loadgen.Progress) {
@@ -94,25 +87,12 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				p.Elapsed.Seconds(), p.Sent, p.Answered, loss, float64(p.Sent)/p.Elapsed.Seconds())
 		}
 	}
-	rep, err := loadgen.Run(ctx, cfg, progress)
+	out, err := measure(ctx, cfg, *pid, progress)
 	if progress != nil {
 		fmt.Fprintln(stderr)
 	}
-	if err != nil && !errors.Is(err, context.Canceled) {
+	if err != nil {
 		return err
-	}
-	out := benchResult{Target: ap.String(), Report: rep, LossPct: 100 * rep.Loss(), RatePerS: rep.Rate()}
-	if *pid != 0 {
-		after, err := loadgen.ReadProc(*pid)
-		if err != nil {
-			return fmt.Errorf("--pid: %w", err)
-		}
-		out.ServerCPU = after.CPU - before.CPU
-		out.ServerRSS, out.ServerHWM = after.RSSBytes, after.HWMBytes
-		if n := rep.Answered + kodSum(rep.KoD); n > 0 {
-			out.CPUPerReply = out.ServerCPU / time.Duration(n)
-			out.CPUPerReplyUs = float64(out.ServerCPU) / float64(n) / 1e3
-		}
 	}
 	if *asJSON {
 		return writeJSON(stdout, out)

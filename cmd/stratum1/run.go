@@ -85,6 +85,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	go reloadOnHangup(ctx, *path, ov, a, log)
 	err = a.Run(ctx)
 	_ = sdnotify.Stopping()
+	logShutdown(log, ctx, err)
 	return err
 }
 

@@ -58,11 +58,13 @@ func runRealtimeSim(ctx context.Context, s sim.Settings, rt realtimeFlags, stdou
 	if err != nil {
 		return err
 	}
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return rx.Run(ctx) })
-	g.Go(func() error { return a.Run(ctx) })
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return rx.Run(gctx) })
+	g.Go(func() error { return a.Run(gctx) })
 	printSimBanner(stdout, addrs, httpURL)
-	return g.Wait()
+	err = g.Wait()
+	logShutdown(log, ctx, err)
+	return err
 }
 
 // realtimeFlags are the real-time mode's flags beyond the simulation's

@@ -13,8 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Notify sends state (e.g. "READY=1") to the service manager. It reports
@@ -54,11 +52,10 @@ func Stopping() error { return notify("STOPPING=1") }
 func Reloading() error {
 	// systemd 253's Type=notify-reload wants the CLOCK_MONOTONIC time of the
 	// reload alongside, to tell this reload from an earlier one.
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+	usec, ok := monotonicUsec()
+	if !ok {
 		return notify("RELOADING=1")
 	}
-	usec := ts.Nano() / int64(time.Microsecond)
 	return notify("RELOADING=1\nMONOTONIC_USEC=" + strconv.FormatInt(usec, 10))
 }
 

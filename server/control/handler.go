@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"sync/atomic"
+	"time"
 
 	"stratum1/status"
 )
@@ -15,13 +16,25 @@ import (
 type Handler struct {
 	snapshot func() status.Snapshot
 	allowed  atomic.Pointer[[]netip.Prefix]
+	limiter  atomic.Pointer[limiterBox]
 
 	requests atomic.Uint64
 	answered atomic.Uint64
 	refused  atomic.Uint64
 	errors   atomic.Uint64
 	dropped  atomic.Uint64
+	limited  atomic.Uint64
 }
+
+// Limiter charges a client's rate-limit budget for the answers it gets
+// (access.Policy and access.Reloadable implement it). AdmitControl reports
+// whether an answer of replyBytes, all fragments together, may go to src,
+// and if so charges it.
+type Limiter interface {
+	AdmitControl(src netip.Addr, replyBytes int, now time.Time) bool
+}
+
+type limiterBox struct{ l Limiter }
 
 // Counters count what the handler did with the requests it was given.
 type Counters struct {
@@ -30,6 +43,7 @@ type Counters struct {
 	Refused  uint64 `json:"refused"`  // from outside the allowed networks: no reply
 	Errors   uint64 `json:"errors"`   // answered with an error code (bad opcode, writes, mrulist...)
 	Dropped  uint64 `json:"dropped"`  // too short or not a request: no reply
+	Limited  uint64 `json:"limited"`  // over the client's rate limit: no reply
 }
 
 // New returns a handler that renders snapshot() and answers only sources in
@@ -53,6 +67,16 @@ func (h *Handler) SetAllowed(allowed ...netip.Prefix) {
 	h.allowed.Store(&nets)
 }
 
+// SetLimiter makes every answer pass l, which counts its size against the
+// client's rate limit; nil answers without limit.
+func (h *Handler) SetLimiter(l Limiter) {
+	if l == nil {
+		h.limiter.Store(nil)
+		return
+	}
+	h.limiter.Store(&limiterBox{l})
+}
+
 // Allowed reports whether src may query.
 func (h *Handler) Allowed(src netip.Addr) bool {
 	src = src.Unmap().WithZone("")
@@ -72,6 +96,7 @@ func (h *Handler) Counters() Counters {
 		Refused:  h.refused.Load(),
 		Errors:   h.errors.Load(),
 		Dropped:  h.dropped.Load(),
+		Limited:  h.limited.Load(),
 	}
 }
 
@@ -92,19 +117,43 @@ func (h *Handler) HandleControl(req []byte, src netip.AddrPort) [][]byte {
 	var fe *formatError
 	switch {
 	case errors.As(err, &fe):
+		out := [][]byte{errorResponse(fe.req, 0, fe.code)}
+		if !h.admit(src, out) {
+			return nil
+		}
 		h.errors.Add(1)
-		return [][]byte{errorResponse(fe.req, 0, fe.code)}
+		return out
 	case err != nil:
 		h.dropped.Add(1)
 		return nil
 	}
 	out := h.answer(r)
+	if !h.admit(src, out) {
+		return nil
+	}
 	if len(out) == 1 && out[0][1]&flagError != 0 {
 		h.errors.Add(1)
 	} else {
 		h.answered.Add(1)
 	}
 	return out
+}
+
+// admit asks the limiter whether out may go to src, counting a refusal.
+func (h *Handler) admit(src netip.AddrPort, out [][]byte) bool {
+	lb := h.limiter.Load()
+	if lb == nil {
+		return true
+	}
+	n := 0
+	for _, b := range out {
+		n += len(b)
+	}
+	if lb.l.AdmitControl(src.Addr(), n, time.Now()) {
+		return true
+	}
+	h.limited.Add(1)
+	return false
 }
 
 func (h *Handler) answer(r request) [][]byte {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"stratum1/access"
 	"stratum1/internal/testenv"
 	"stratum1/status"
 )
@@ -226,4 +228,42 @@ func TestNtpqInteropPort123(t *testing.T) {
 	}
 	serveUDP(t, conn, h)
 	checkNtpq(t, conn.LocalAddr().(*net.UDPAddr).IP.String(), 123, false)
+}
+
+// TestNtpqUnderRateLimit runs ntpq -p and -c rv through a handler whose
+// answers count against the access policy's default rate limit, from a
+// loopback address the limit applies to: a well-behaved ntpq still gets
+// every answer, after another client spent its own budget.
+func TestNtpqUnderRateLimit(t *testing.T) {
+	cfg := access.DefaultConfig()
+	cfg.Query = []string{"127.0.0.0/8"}
+	cfg.Rules = nil // loopback limited like any other client
+	p, err := access.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(func() status.Snapshot { return fakeSnapshotAt(time.Now()) }, loopback...)
+	h.SetLimiter(p)
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveUDP(t, conn, h)
+	// Another client floods READVARs and is cut off.
+	flood := netip.MustParseAddrPort("127.0.0.9:4000")
+	answered := 0
+	for i := range 100 {
+		req := []byte{2<<3 | 6, opReadVar, 0, byte(i), 0, 0, 0, 0, 0, 0, 0, 0}
+		if len(h.HandleControl(req, flood)) > 0 {
+			answered++
+		}
+	}
+	if answered == 0 || answered >= 100 {
+		t.Fatalf("flooder: %d of 100 READVARs answered", answered)
+	}
+	port := uint16(conn.LocalAddr().(*net.UDPAddr).Port)
+	checkNtpq(t, "127.0.0.1", port, false)
+	if c := h.Counters(); c.Limited == 0 {
+		t.Errorf("flood not counted as limited: %+v", c)
+	}
 }
