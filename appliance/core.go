@@ -267,6 +267,16 @@ func (c *Core) stepped(d time.Duration) {
 	if !c.lastEpoch.IsZero() {
 		c.lastEpoch = c.lastEpoch.Add(d)
 	}
+	// The peers' selection held here moves as peer.Set.ClockStepped moves
+	// theirs (the caller passes the step on to them).
+	if c.sel.OK {
+		c.sel.Offset += d
+		tc := make([]time.Duration, len(c.sel.TrueChimers))
+		for i, o := range c.sel.TrueChimers {
+			tc[i] = o + d
+		}
+		c.sel.TrueChimers = tc
+	}
 	c.emit(Action{Kind: ActionStep, Step: d})
 }
 

@@ -7,6 +7,7 @@ import (
 	"stratum1/discipline"
 	"stratum1/gps"
 	"stratum1/ntp"
+	"stratum1/peer"
 	"stratum1/pps"
 )
 
@@ -67,8 +68,13 @@ func TestCoreStepsOnNMEAAlone(t *testing.T) {
 func TestCoreRebasesInputsFromBeforeAStep(t *testing.T) {
 	c := newTestCore(t, &stepClock{}, time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	t0 := time.Date(2026, 3, 1, 12, 0, 5, 0, time.UTC)
+	chimers := []time.Duration{2 * time.Second, 2100 * time.Millisecond}
+	c.Peers(t0, peer.Selection{OK: true, Offset: 2 * time.Second, TrueChimers: chimers})
 	c.stepped(-2 * time.Second)
 	c.stepped(time.Second)
+	if c.sel.Offset != time.Second || c.sel.TrueChimers[1] != 1100*time.Millisecond || chimers[1] != 2100*time.Millisecond {
+		t.Errorf("the peers' selection after the steps: %v %v (the caller's: %v)", c.sel.Offset, c.sel.TrueChimers, chimers)
+	}
 	tests := []struct {
 		gen  uint64
 		want time.Time
