@@ -1,12 +1,13 @@
 package access
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
+
+	"stratum1/internal/setting"
 )
 
 // Actions a rule (or the default) can take for a client's time request.
@@ -171,45 +172,66 @@ func parseNetwork(s string) (netip.Prefix, error) {
 	return p, nil
 }
 
+// Bounds of the settings. A rule list is scanned for every request, so it
+// stays short; an interval below a second is no limit at all, and a KoD
+// more often than once a second per client is what a spoofed victim must
+// never get.
+const (
+	maxRules        = 256
+	maxQuery        = 64
+	minInterval     = time.Second
+	maxInterval     = time.Hour
+	minKissInterval = time.Second
+	maxKissInterval = 24 * time.Hour
+)
+
 func (c Config) compile() (compiled, error) {
 	var cc compiled
 	var err error
 	if cc.deflt, err = parseAction(c.Default); err != nil {
-		return cc, fmt.Errorf("default: %w", err)
+		return cc, &setting.Error{Key: "default", Err: err}
+	}
+	if len(c.Rules) > maxRules {
+		return cc, setting.Errorf(fmt.Sprintf("rule[%d]", maxRules), "more than %d rules", maxRules)
 	}
 	for i, r := range c.Rules {
 		p, err := parseNetwork(r.Network)
 		if err != nil {
-			return cc, fmt.Errorf("rule %d: network: %w", i+1, err)
+			return cc, &setting.Error{Key: fmt.Sprintf("rule[%d].network", i), Err: err}
 		}
 		a, err := parseAction(r.Action)
 		if err != nil {
-			return cc, fmt.Errorf("rule %d (%s): action: %w", i+1, r.Network, err)
+			return cc, &setting.Error{Key: fmt.Sprintf("rule[%d].action", i), Err: fmt.Errorf("%w (network %s)", err, r.Network)}
 		}
 		cc.rules = append(cc.rules, rule{net: p, act: a})
+	}
+	if len(c.Query) > maxQuery {
+		return cc, setting.Errorf("query", "more than %d networks", maxQuery)
 	}
 	for _, q := range c.Query {
 		p, err := parseNetwork(q)
 		if err != nil {
-			return cc, fmt.Errorf("query: %w", err)
+			return cc, &setting.Error{Key: "query", Err: err}
 		}
 		cc.query = append(cc.query, p)
 	}
 	rl := c.RateLimit
 	cc.limit = !rl.Disabled
-	switch {
-	case rl.Interval < 0 || rl.Interval > time.Hour:
-		return cc, fmt.Errorf("rate_limit.interval: %v is not between 0s and 1h", rl.Interval)
-	case rl.Interval == 0 && !rl.Disabled:
-		return cc, errors.New("rate_limit.interval: 0s; set disabled = true to turn rate limiting off")
-	case rl.Burst < 1 || rl.Burst > 1000:
-		return cc, fmt.Errorf("rate_limit.burst: %d is not between 1 and 1000", rl.Burst)
-	case rl.KissInterval < 0 || rl.KissInterval > 24*time.Hour:
-		return cc, fmt.Errorf("rate_limit.kiss_interval: %v is not between 0s and 24h", rl.KissInterval)
-	case rl.IPv4Prefix < 8 || rl.IPv4Prefix > 32:
-		return cc, fmt.Errorf("rate_limit.ipv4_prefix: %d is not between 8 and 32", rl.IPv4Prefix)
-	case rl.IPv6Prefix < 16 || rl.IPv6Prefix > 128:
-		return cc, fmt.Errorf("rate_limit.ipv6_prefix: %d is not between 16 and 128", rl.IPv6Prefix)
+	if rl.Interval == 0 && !rl.Disabled {
+		return cc, setting.Errorf("rate_limit.interval", "0s; set disabled = true to turn rate limiting off")
+	}
+	interval := setting.Duration("rate_limit.interval", rl.Interval, minInterval, maxInterval)
+	if rl.Disabled && rl.Interval == 0 {
+		interval = nil
+	}
+	if err := setting.First(
+		interval,
+		setting.Int("rate_limit.burst", rl.Burst, 1, 1000),
+		setting.Duration("rate_limit.kiss_interval", rl.KissInterval, minKissInterval, maxKissInterval),
+		setting.Int("rate_limit.ipv4_prefix", rl.IPv4Prefix, 8, 32),
+		setting.Int("rate_limit.ipv6_prefix", rl.IPv6Prefix, 16, 128),
+	); err != nil {
+		return cc, err
 	}
 	cc.interval = rl.Interval
 	cc.tolerance = time.Duration(rl.Burst-1) * rl.Interval
@@ -217,10 +239,10 @@ func (c Config) compile() (compiled, error) {
 	cc.v4Bits, cc.v6Bits = rl.IPv4Prefix, rl.IPv6Prefix
 	n, err := parseSize(rl.Table)
 	if err != nil {
-		return cc, fmt.Errorf("rate_limit.table: %w", err)
+		return cc, &setting.Error{Key: "rate_limit.table", Err: err}
 	}
 	if n < minTableBytes || n > maxTableBytes {
-		return cc, fmt.Errorf("rate_limit.table: %q is not between 64KiB and 1GiB", rl.Table)
+		return cc, setting.Errorf("rate_limit.table", "%q is not between 64KiB and 1GiB", rl.Table)
 	}
 	cc.tableBytes = n
 	return cc, nil

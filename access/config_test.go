@@ -21,11 +21,11 @@ func TestValidateNamesTheBadValue(t *testing.T) {
 		want string // substring of the error
 	}{
 		{"default", func(c *Config) { c.Default = "allow" }, `default: "allow"`},
-		{"rule network", func(c *Config) { c.Rules = []Rule{{Network: "10.0.0.0/33", Action: "serve"}} }, `rule 1: network: "10.0.0.0/33"`},
+		{"rule network", func(c *Config) { c.Rules = []Rule{{Network: "10.0.0.0/33", Action: "serve"}} }, `rule[0].network: "10.0.0.0/33"`},
 		{"rule host bits", func(c *Config) { c.Rules = []Rule{{Network: "10.0.0.1/8", Action: "serve"}} }, `10.0.0.0/8`},
 		{"rule action", func(c *Config) {
 			c.Rules = []Rule{{Network: "10.0.0.0/8", Action: "serve"}, {Network: "::/0", Action: "kod"}}
-		}, `rule 2 (::/0): action: "kod"`},
+		}, `rule[1].action: "kod"`},
 		{"query", func(c *Config) { c.Query = []string{"localhost"} }, `query: "localhost"`},
 		{"zone", func(c *Config) { c.Query = []string{"fe80::1%eth0"} }, `zones`},
 		{"interval", func(c *Config) { c.RateLimit.Interval = -time.Second }, `rate_limit.interval: -1s`},

@@ -1,13 +1,23 @@
 // Package config owns the daemon's configuration file: one TOML document,
 // decoded strictly, with a section per part of the appliance. Each section's
-// type, defaults and validation live in the package it configures.
+// type, defaults and validation live in the package it configures; its
+// Validate reports a bad value as an internal/setting.Error naming the key.
+//
+// Parsing is strict in one place for every section: before decoding, the
+// document is walked beside the Go types, so that an unknown key, a value of
+// the wrong type, or a time.Duration written as a bare number (which the
+// TOML decoder would take as nanoseconds) is refused. Every error is an
+// *Error with the full key and the line and column it is written at.
 package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -15,6 +25,7 @@ import (
 	"stratum1/access"
 	"stratum1/discipline"
 	"stratum1/gps"
+	"stratum1/internal/setting"
 	"stratum1/peer"
 	"stratum1/pps"
 	"stratum1/server"
@@ -65,36 +76,68 @@ func Load(path string) (Config, error) {
 	return c, nil
 }
 
-// Parse decodes data over the defaults. Unknown keys and invalid values are
-// errors that name the key (and the line, where the TOML decoder knows it).
+// Parse decodes data over the defaults and validates the result. Every
+// error is an *Error that names the key and, where the file sets it, its
+// line and column: a syntax error, an unknown key, a value of the wrong
+// type (a duration written as a bare number among them) or a value out of
+// range.
 func Parse(data []byte) (Config, error) {
+	var tree map[string]any
+	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&tree); err != nil {
+		return Config{}, syntaxError(data, err)
+	}
+	pos := keyPositions(data)
+	if errs := checkTree("", tree, reflect.TypeFor[Config]()); len(errs) > 0 {
+		return Config{}, first(errs, pos)
+	}
 	c := Default()
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&c)
 	if err != nil {
-		var perr toml.ParseError
-		if errors.As(err, &perr) {
-			if perr.LastKey != "" {
-				return Config{}, fmt.Errorf("line %d: key %s: %s", perr.Position.Line, perr.LastKey, perr.Message)
-			}
-			return Config{}, fmt.Errorf("line %d: %s", perr.Position.Line, perr.Message)
+		// checkTree has seen the types; what is left is a value the
+		// decoder cannot store, such as an integer too big for its field.
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			e := &Error{Key: pe.LastKey, Err: errors.New(pe.Message)}
+			e.locate(pos)
+			return Config{}, e
 		}
-		return Config{}, err
+		return Config{}, &Error{Err: err}
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
-		}
-		return Config{}, fmt.Errorf("unknown key %s", strings.Join(keys, ", "))
+		e := &Error{Key: und[0].String(), Err: errors.New("unknown key")}
+		e.locate(pos)
+		return Config{}, e
 	}
-	if err := c.Validate(); err != nil {
+	if err := c.validate(); err != nil {
+		err.locate(pos)
 		return Config{}, err
 	}
 	return c, nil
 }
 
-// Validate checks every section.
+// first returns the error that comes first in the file.
+func first(errs []*Error, pos positions) *Error {
+	for _, e := range errs {
+		e.locate(pos)
+	}
+	slices.SortStableFunc(errs, func(a, b *Error) int {
+		if a.Line == 0 || b.Line == 0 { // unknown positions last
+			return cmp.Compare(b.Line, a.Line)
+		}
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column), strings.Compare(a.Key, b.Key))
+	})
+	return errs[0]
+}
+
+// Validate checks every section; the error is an *Error naming the key.
 func (c Config) Validate() error {
+	if err := c.validate(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (c Config) validate() *Error {
 	checks := []struct {
 		section string
 		err     error
@@ -106,16 +149,21 @@ func (c Config) Validate() error {
 		{"peers", c.Peers.Validate()},
 		{"access", c.Access.Validate()},
 		{"http", c.HTTP.Validate()},
+		{"log", c.Log.Validate()},
 	}
 	for _, ch := range checks {
 		if ch.err != nil {
-			return fmt.Errorf("[%s]: %w", ch.section, ch.err)
+			return sectionError(ch.section, ch.err)
 		}
 	}
-	switch c.Log.Level {
-	case "debug", "info", "warn", "error":
-	default:
-		return fmt.Errorf("[log] level: %q is not one of debug, info, warn, error", c.Log.Level)
-	}
 	return nil
+}
+
+// Validate checks the [log] section.
+func (l Log) Validate() error {
+	switch l.Level {
+	case "debug", "info", "warn", "error":
+		return nil
+	}
+	return setting.Errorf("level", "%q is not one of debug, info, warn, error", l.Level)
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"os"
+	"reflect"
 	"regexp"
 	"testing"
 
@@ -45,7 +46,7 @@ func TestParseRejectsBadInput(t *testing.T) {
 	}{
 		{"unknown key", "[gps]\nbuad = \"9600\"\n", "gps.buad"},
 		{"unknown section", "[gpss]\ndevice = \"x\"\n", "gpss"},
-		{"syntax", "[gps\n", "line 2"},
+		{"syntax", "[gps\n", "line 1, column 5"},
 		{"bad duration", "[discipline]\nholdover_limit = \"soon\"\n", "holdover_limit"},
 		{"bad log level", "[log]\nlevel = \"loud\"\n", "level"},
 		{"wrong type", "[server]\nlisten = 123\n", "listen"},
@@ -70,5 +71,37 @@ func TestParseKeepsDefaults(t *testing.T) {
 	}
 	if c.GPS.Baud != "9600" || c.GPS.Device != Default().GPS.Device {
 		t.Fatalf("got %+v", c.GPS)
+	}
+}
+
+// The defaults the annotated example shows in comments are the defaults,
+// and in range: uncommented, the file parses to Default().
+func TestExampleCommentsShowTheDefaults(t *testing.T) {
+	example, err := os.ReadFile("../deploy/config/stratum1.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Keys of the commented-out [[peers.server]] and [[access.rule]]
+	// examples stay comments: they are examples, not defaults.
+	examples := map[string]bool{"address": true, "iburst": true, "minpoll": true, "maxpoll": true, "network": true, "action": true}
+	commented := regexp.MustCompile(`(?m)^# ([a-z0-9_]+) = ("[^"]*"|-?[0-9][0-9.]*|true|false)$`)
+	n := 0
+	doc := commented.ReplaceAllFunc(example, func(line []byte) []byte {
+		m := commented.FindSubmatch(line)
+		if examples[string(m[1])] {
+			return line
+		}
+		n++
+		return line[2:]
+	})
+	if n < 20 {
+		t.Fatalf("only %d commented defaults found", n)
+	}
+	c, err := Parse(doc)
+	if err != nil {
+		t.Fatalf("uncommented example: %v", err)
+	}
+	if !reflect.DeepEqual(c, Default()) {
+		t.Errorf("uncommented example:\n%+v\nDefault():\n%+v", c, Default())
 	}
 }

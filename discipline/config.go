@@ -1,10 +1,9 @@
 package discipline
 
 import (
-	"errors"
-	"fmt"
-	"math"
 	"time"
+
+	"stratum1/internal/setting"
 )
 
 // Config is the [discipline] section of the configuration file.
@@ -17,7 +16,7 @@ type Config struct {
 	LeapFile string `toml:"leap_file"`
 	// StepThreshold: offsets larger than this are stepped rather than
 	// slewed, during the first StepLimit clock updates (like chrony's
-	// makestep). StepLimit < 0 allows steps at any time.
+	// makestep). StepLimit -1 allows steps at any time.
 	StepThreshold time.Duration `toml:"step_threshold"`
 	StepLimit     int           `toml:"step_limit"`
 	// NMEALatency is subtracted from the arrival time of the sentences
@@ -54,25 +53,21 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports the first invalid setting.
+// Validate reports the first invalid setting. The bounds are what a
+// disciplined clock can sensibly use: a drift file written at most once a
+// minute (an SD card wears), steps no larger than ntpd -x's 600 s slew
+// limit, and a holdover of at most two days, past which the oscillator's
+// wander makes a stratum 1 claim a fiction.
 func (c Config) Validate() error {
-	switch {
-	case c.DriftInterval < time.Second:
-		return fmt.Errorf("drift_interval %v: must be at least 1s", c.DriftInterval)
-	case c.StepThreshold <= 0:
-		return errors.New("step_threshold: must be positive")
-	case c.NMEALatency < 0 || c.NMEALatency >= time.Second:
-		return fmt.Errorf("nmea_latency %v: must be in [0, 1s)", c.NMEALatency)
-	case c.NMEAError <= 0 || c.NMEAError > time.Second:
-		return fmt.Errorf("nmea_error %v: must be in (0, 1s]", c.NMEAError)
-	case c.PPSError <= 0 || c.PPSError > 100*time.Millisecond:
-		return fmt.Errorf("pps_error %v: must be in (0, 100ms]", c.PPSError)
-	case c.HoldoverLimit < 0:
-		return fmt.Errorf("holdover_limit %v: must not be negative", c.HoldoverLimit)
-	case !(c.MaxFrequency > 0 && c.MaxFrequency <= 10000):
-		return fmt.Errorf("max_frequency_ppm %v: must be in (0, 10000]", c.MaxFrequency)
-	case math.IsNaN(c.Wander) || c.Wander < 0 || c.Wander > 1:
-		return fmt.Errorf("wander_ppm %v: must be in [0, 1]", c.Wander)
-	}
-	return nil
+	return setting.First(
+		setting.Duration("drift_interval", c.DriftInterval, time.Minute, 24*time.Hour),
+		setting.Duration("step_threshold", c.StepThreshold, time.Millisecond, 600*time.Second),
+		setting.Int("step_limit", c.StepLimit, -1, 1000),
+		setting.Duration("nmea_latency", c.NMEALatency, 0, 999*time.Millisecond),
+		setting.Duration("nmea_error", c.NMEAError, time.Microsecond, time.Second),
+		setting.Duration("pps_error", c.PPSError, time.Nanosecond, 100*time.Millisecond),
+		setting.Duration("holdover_limit", c.HoldoverLimit, time.Minute, 48*time.Hour),
+		setting.Float("max_frequency_ppm", c.MaxFrequency, 1, 10000),
+		setting.Float("wander_ppm", c.Wander, 0, 1),
+	)
 }

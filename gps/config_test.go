@@ -20,7 +20,15 @@ func TestConfigValidate(t *testing.T) {
 		{"bad baud", func(c *Config) { c.Baud = "fast" }, "baud", 0},
 		{"tiny baud", func(c *Config) { c.Baud = "12" }, "baud", 0},
 		{"rollover ref", func(c *Config) { c.RolloverRef = "2024-02-30" }, "rollover_ref", 0},
+		{"no GPS", func(c *Config) { c.Device = "" }, "", 0},
+		{"relative device", func(c *Config) { c.Device = "ttyUSB0" }, "device", 0},
+		{"huge baud", func(c *Config) { c.Baud = "5000000" }, "baud", 0},
+		{"rollover ref before GPS", func(c *Config) { c.RolloverRef = "1970-01-01" }, "rollover_ref", 0},
+		{"rollover ref far ahead", func(c *Config) { c.RolloverRef = "2200-01-01" }, "rollover_ref", 0},
 		{"reconnect", func(c *Config) { c.ReconnectMax = -time.Second }, "reconnect_max", 0},
+		{"reconnect spins", func(c *Config) { c.ReconnectMax = 5 }, "reconnect_max", 0},
+		{"reconnect zero", func(c *Config) { c.ReconnectMax = 0 }, "reconnect_max", 0},
+		{"reconnect a day", func(c *Config) { c.ReconnectMax = 24 * time.Hour }, "reconnect_max", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -43,6 +51,12 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if _, err := NewReader(Config{Device: "/dev/x", Baud: "nope"}, ReaderOptions{}); err == nil {
 		t.Error("NewReader accepted a bad config")
+	}
+	if _, err := NewReader(Config{Baud: "auto"}, ReaderOptions{}); err == nil {
+		t.Error("NewReader accepted no device")
+	}
+	if r, err := NewReader(Config{Device: "/dev/x"}, ReaderOptions{}); err != nil || r.cfg.ReconnectMax != DefaultConfig().ReconnectMax {
+		t.Errorf("NewReader with ReconnectMax unset: %v", err)
 	}
 }
 

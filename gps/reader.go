@@ -82,13 +82,16 @@ type Reader struct {
 
 // NewReader checks cfg and returns a reader; Run starts it.
 func NewReader(cfg Config, opt ReaderOptions) (*Reader, error) {
+	if cfg.Device == "" {
+		return nil, errors.New("gps: no device")
+	}
+	if cfg.ReconnectMax == 0 {
+		cfg.ReconnectMax = DefaultConfig().ReconnectMax
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("gps: %w", err)
 	}
 	baud, _ := cfg.BaudRate()
-	if cfg.ReconnectMax <= 0 {
-		cfg.ReconnectMax = 30 * time.Second
-	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"stratum1/internal/setting"
 )
 
 // Poll interval bounds. The defaults are RFC 5905's 2^6..2^10 s; the limits
@@ -81,36 +83,50 @@ func DefaultConfig() Config {
 	}
 }
 
+// Bounds of the settings.
+const (
+	maxServers = 32
+	maxPools   = 8
+	// maxCrossCheck stays below a second, so that a receiver a whole
+	// second off is always caught.
+	maxCrossCheck = 900 * time.Millisecond
+)
+
 // Validate reports the first invalid setting.
 func (c Config) Validate() error {
 	seen := map[string]bool{}
 	check := func(kind string, i int, s Source) error {
+		key := fmt.Sprintf("%s[%d]", kind, i)
 		host, _, err := SplitHostPort(s.Address)
 		if err != nil {
-			return fmt.Errorf("%s[%d] address: %w", kind, i, err)
+			return &setting.Error{Key: key + ".address", Err: err}
 		}
 		if kind == "pool" {
 			if _, err := netip.ParseAddr(host); err == nil {
-				return fmt.Errorf("pool[%d] address %q: a pool is a DNS name, use a server entry for an IP address", i, s.Address)
+				return setting.Errorf(key+".address", "%q: a pool is a DNS name, use a server entry for an IP address", s.Address)
 			}
 		}
-		key := strings.ToLower(s.Address)
-		if seen[key] {
-			return fmt.Errorf("%s[%d] address %q: listed twice", kind, i, s.Address)
+		addr := strings.ToLower(s.Address)
+		if seen[addr] {
+			return setting.Errorf(key+".address", "%q: listed twice", s.Address)
 		}
-		seen[key] = true
-		for _, p := range []struct {
-			name string
-			d    time.Duration
-		}{{"minpoll", s.MinPoll}, {"maxpoll", s.MaxPoll}} {
-			if p.d != 0 && (p.d < MinPollLimit || p.d > MaxPollLimit) {
-				return fmt.Errorf("%s[%d] %s: %v is outside %v..%v", kind, i, p.name, p.d, MinPollLimit, MaxPollLimit)
-			}
+		seen[addr] = true
+		if err := setting.First(
+			setting.DurationOrZero(key+".minpoll", s.MinPoll, MinPollLimit, MaxPollLimit),
+			setting.DurationOrZero(key+".maxpoll", s.MaxPoll, MinPollLimit, MaxPollLimit),
+		); err != nil {
+			return err
 		}
 		if s.MinPoll != 0 && s.MaxPoll != 0 && s.MinPoll > s.MaxPoll {
-			return fmt.Errorf("%s[%d]: minpoll %v is above maxpoll %v", kind, i, s.MinPoll, s.MaxPoll)
+			return setting.Errorf(key+".minpoll", "%v is above maxpoll %v", s.MinPoll, s.MaxPoll)
 		}
 		return nil
+	}
+	if len(c.Servers) > maxServers {
+		return setting.Errorf(fmt.Sprintf("server[%d]", maxServers), "more than %d servers", maxServers)
+	}
+	if len(c.Pools) > maxPools {
+		return setting.Errorf(fmt.Sprintf("pool[%d]", maxPools), "more than %d pools", maxPools)
 	}
 	for i, s := range c.Servers {
 		if err := check("server", i, s); err != nil {
@@ -122,22 +138,13 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
-	if c.MaxPoolAssociations < 1 || c.MaxPoolAssociations > 16 {
-		return fmt.Errorf("max_pool_associations: %d is outside 1..16", c.MaxPoolAssociations)
-	}
-	if c.PoolReplaceAfter < time.Second {
-		return fmt.Errorf("pool_replace_after: %v is below 1s", c.PoolReplaceAfter)
-	}
-	if c.MaxDistance <= 0 || c.MaxDistance > 16*time.Second {
-		return fmt.Errorf("max_distance: %v is outside (0, 16s]", c.MaxDistance)
-	}
-	if c.GPSRecoverAfter < 0 {
-		return fmt.Errorf("gps_recover_after: %v must not be negative", c.GPSRecoverAfter)
-	}
-	if c.CrossCheckThreshold <= 0 {
-		return fmt.Errorf("cross_check_threshold: %v must be positive", c.CrossCheckThreshold)
-	}
-	return nil
+	return setting.First(
+		setting.Int("max_pool_associations", c.MaxPoolAssociations, 1, 16),
+		setting.Duration("pool_replace_after", c.PoolReplaceAfter, time.Second, 24*time.Hour),
+		setting.Duration("max_distance", c.MaxDistance, time.Millisecond, 16*time.Second),
+		setting.Duration("cross_check_threshold", c.CrossCheckThreshold, time.Millisecond, maxCrossCheck),
+		setting.Duration("gps_recover_after", c.GPSRecoverAfter, 0, 24*time.Hour),
+	)
 }
 
 // SplitHostPort splits host[:port] with the NTP port as the default. It

@@ -19,7 +19,7 @@ func TestValidate(t *testing.T) {
 			c.Servers = []Source{{Address: "192.0.2.1", IBurst: true}, {Address: "[2001:db8::1]:10123"}, {Address: "ntp.example.net:123"}}
 			c.Pools = []Source{{Address: "2.debian.pool.ntp.org", MinPoll: time.Second, MaxPoll: 2 * time.Second}}
 		}, ""},
-		{"empty address", func(c *Config) { c.Servers = []Source{{}} }, "server[0] address: empty"},
+		{"empty address", func(c *Config) { c.Servers = []Source{{}} }, "server[0].address: empty"},
 		{"bad port", func(c *Config) { c.Servers = []Source{{Address: "a.example:99999"}} }, "bad port"},
 		{"pool by IP", func(c *Config) { c.Pools = []Source{{Address: "192.0.2.1"}} }, "a pool is a DNS name"},
 		{"duplicate", func(c *Config) { c.Servers = []Source{{Address: "a.example"}, {Address: "A.example"}} }, "listed twice"},

@@ -1,9 +1,10 @@
 package pps
 
 import (
-	"errors"
-	"fmt"
+	"strings"
 	"time"
+
+	"stratum1/internal/setting"
 )
 
 // Backend names, as Source.Backend and the status report them.
@@ -24,7 +25,7 @@ const (
 
 // Config is the [pps] section of the configuration file.
 type Config struct {
-	Device  string `toml:"device"`  // /dev/ppsN for the PPS API backend, or "" to use Pin only
+	Device  string `toml:"device"`  // /dev/ppsN for the PPS API backend, or "" to use Pin only (both "": no PPS)
 	Pin     string `toml:"pin"`     // GPIO line name such as GPIO18, for the GPIO backends
 	Backend string `toml:"backend"` // auto, pps-api, gpio-cdev, periph-userspace
 
@@ -61,41 +62,48 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports the first invalid setting.
+// Bounds of the settings.
+const (
+	maxCableDelayNs      = 100_000 // 100 µs: 20 km of cable
+	maxOffsetNs          = 100_000_000 - 1
+	minIntervalTolerance = 50 * time.Microsecond
+	maxIntervalTolerance = 100 * time.Millisecond
+	minNearestWithin     = time.Millisecond
+	maxNearestWithin     = 450 * time.Millisecond
+)
+
+// Validate reports the first invalid setting. Device and Pin both empty
+// means no PPS input: the box disciplines to NMEA alone.
 func (c Config) Validate() error {
+	if c.Device != "" && !strings.HasPrefix(c.Device, "/") {
+		return setting.Errorf("device", "%q is not a device path such as /dev/pps0", c.Device)
+	}
 	switch c.Backend {
 	case "", BackendAuto, BackendPPSAPI, BackendGPIOCdev, BackendPeriph:
 	default:
-		return fmt.Errorf("pps.backend: %q is not one of auto, %s, %s, %s", c.Backend, BackendPPSAPI, BackendGPIOCdev, BackendPeriph)
+		return setting.Errorf("backend", "%q is not one of auto, %s, %s, %s", c.Backend, BackendPPSAPI, BackendGPIOCdev, BackendPeriph)
 	}
 	switch c.Polarity {
 	case "", PolarityRising, PolarityFalling, PolarityAuto:
 	default:
-		return fmt.Errorf("pps.polarity: %q is not one of rising, falling, auto", c.Polarity)
-	}
-	if c.Device == "" && c.Pin == "" {
-		return errors.New("pps: set device or pin")
+		return setting.Errorf("polarity", "%q is not one of rising, falling, auto", c.Polarity)
 	}
 	if c.Backend == BackendPPSAPI && c.Device == "" {
-		return errors.New("pps.device: the pps-api backend needs a device")
+		return setting.Errorf("device", "the pps-api backend needs a device")
 	}
 	if (c.Backend == BackendGPIOCdev || c.Backend == BackendPeriph) && c.Pin == "" {
-		return fmt.Errorf("pps.pin: the %s backend needs a pin", c.Backend)
+		return setting.Errorf("pin", "the %s backend needs a pin", c.Backend)
 	}
-	if c.CableDelayNs < 0 || c.CableDelayNs > int64(time.Millisecond) {
-		return fmt.Errorf("pps.cable_delay_ns: %d outside 0..1000000", c.CableDelayNs)
-	}
-	if c.OffsetNs <= -int64(100*time.Millisecond) || c.OffsetNs >= int64(100*time.Millisecond) {
-		return fmt.Errorf("pps.offset_ns: %d outside ±100 ms", c.OffsetNs)
-	}
-	if c.IntervalTolerance < 0 || c.IntervalTolerance > 100*time.Millisecond {
-		return fmt.Errorf("pps.interval_tolerance: %v outside 0..100ms", c.IntervalTolerance)
-	}
-	if c.NearestWithin < 0 || c.NearestWithin > 450*time.Millisecond {
-		return fmt.Errorf("pps.nearest_within: %v outside 0..450ms", c.NearestWithin)
-	}
-	return nil
+	return setting.First(
+		setting.Int("cable_delay_ns", c.CableDelayNs, 0, maxCableDelayNs),
+		setting.Int("offset_ns", c.OffsetNs, -maxOffsetNs, maxOffsetNs),
+		setting.Duration("interval_tolerance", c.IntervalTolerance, minIntervalTolerance, maxIntervalTolerance),
+		setting.Duration("nearest_within", c.NearestWithin, minNearestWithin, maxNearestWithin),
+	)
 }
+
+// Enabled reports whether the configuration names a PPS input at all.
+func (c Config) Enabled() bool { return c.Device != "" || c.Pin != "" }
 
 // delay is the total lateness of the edge behind the second it marks.
 func (c Config) delay() time.Duration {

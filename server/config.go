@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"stratum1/internal/setting"
 )
 
 // Config is the [server] section of the configuration file.
@@ -35,36 +37,39 @@ func DefaultConfig() Config {
 const DefaultCoalesce = 200 * time.Microsecond
 
 const (
+	maxListen   = 64  // addresses: every address of a well-equipped box
 	maxWorkers  = 256 // sockets per address: far more than any Pi has CPUs
+	minCoalesce = 10 * time.Microsecond
 	maxCoalesce = time.Millisecond
 )
 
 // Validate reports the first invalid setting.
 func (c Config) Validate() error {
 	if len(c.Listen) == 0 {
-		return fmt.Errorf("server.listen: no address to serve on")
+		return setting.Errorf("listen", "no address to serve on")
+	}
+	if len(c.Listen) > maxListen {
+		return setting.Errorf("listen", "more than %d addresses", maxListen)
 	}
 	seen := make(map[netip.AddrPort]bool, len(c.Listen))
-	for _, s := range c.Listen {
+	for i, s := range c.Listen {
+		key := fmt.Sprintf("listen[%d]", i)
 		ap, err := netip.ParseAddrPort(s)
 		if err != nil {
-			return fmt.Errorf("server.listen: %q is not an IP:port literal (e.g. \"0.0.0.0:123\" or \"[::]:123\"): %w", s, err)
+			return setting.Errorf(key, "%q is not an IP:port literal (e.g. \"0.0.0.0:123\" or \"[::]:123\"): %w", s, err)
 		}
 		if ap.Addr().Zone() != "" {
-			return fmt.Errorf("server.listen: %q: zones are not supported; listen on the address without one", s)
+			return setting.Errorf(key, "%q: zones are not supported; listen on the address without one", s)
 		}
 		if seen[ap] {
-			return fmt.Errorf("server.listen: %q listed twice", s)
+			return setting.Errorf(key, "%q listed twice", s)
 		}
 		seen[ap] = true
 	}
-	if c.Workers < 0 || c.Workers > maxWorkers {
-		return fmt.Errorf("server.workers: %d out of range 0 (one per CPU) to %d", c.Workers, maxWorkers)
-	}
-	if c.Coalesce < 0 || c.Coalesce > maxCoalesce {
-		return fmt.Errorf("server.coalesce: %v out of range 0 (off) to %v", c.Coalesce, maxCoalesce)
-	}
-	return nil
+	return setting.First(
+		setting.Int("workers", c.Workers, 0, maxWorkers),
+		setting.DurationOrZero("coalesce", c.Coalesce, minCoalesce, maxCoalesce),
+	)
 }
 
 func (c Config) addrs() ([]netip.AddrPort, error) {

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"stratum1/internal/setting"
 )
 
 // HTTPConfig is the [http] section of the configuration file.
@@ -38,12 +40,12 @@ func DefaultHTTPConfig() HTTPConfig {
 
 // Validate reports the first invalid setting.
 func (c HTTPConfig) Validate() error {
-	if c.MaxConnections < 1 || c.MaxConnections > maxMaxConnections {
-		return fmt.Errorf("max_connections: %d is not from 1 to %d", c.MaxConnections, maxMaxConnections)
+	if err := setting.Int("max_connections", c.MaxConnections, 1, maxMaxConnections); err != nil {
+		return err
 	}
 	for _, h := range c.Hosts {
 		if err := validHostName(h); err != nil {
-			return fmt.Errorf("hosts: %w", err)
+			return setting.Errorf("hosts", "%w", err)
 		}
 	}
 	if c.Listen == "" {
@@ -51,16 +53,16 @@ func (c HTTPConfig) Validate() error {
 	}
 	host, port, err := net.SplitHostPort(c.Listen)
 	if err != nil {
-		return fmt.Errorf("listen: %q is not host:port (for example \":8123\" or \"127.0.0.1:8123\"): %w", c.Listen, err)
+		return setting.Errorf("listen", "%q is not host:port (for example \":8123\" or \"127.0.0.1:8123\"): %w", c.Listen, err)
 	}
 	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
-		return fmt.Errorf("listen: port %q of %q is not a number from 0 to 65535", port, c.Listen)
+		return setting.Errorf("listen", "port %q of %q is not a number from 0 to 65535", port, c.Listen)
 	}
 	if host == "" || host == "localhost" {
 		return nil
 	}
 	if _, err := netip.ParseAddr(host); err != nil {
-		return fmt.Errorf("listen: host %q of %q is not an IP address", host, c.Listen)
+		return setting.Errorf("listen", "host %q of %q is not an IP address", host, c.Listen)
 	}
 	return nil
 }

@@ -88,6 +88,14 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	server := fs.String("server", "127.0.0.1:123", "NTP server the --pool probe queries, host:port")
 	public := fs.String("public", "", "with --pool: the public address the pool will know this server by (default: look at the interfaces)")
 	nmeaWindow := fs.Duration("nmea-window", 1500*time.Millisecond, "how long to listen for NMEA at each baud rate")
+	fs.Bool("all", false, "with --config: check the whole set-up with that file, not only the file")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: stratum1 check [flags]\n\n"+
+			"Checks the set-up and says what to fix. With --config FILE and no other\n"+
+			"flag, only validates FILE (prints OK, or the error with its line) and\n"+
+			"touches nothing else.\n\n")
+		fs.PrintDefaults()
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -95,12 +103,17 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "stratum1 check: unexpected argument %q\n", fs.Arg(0))
 		return errUsage
 	}
-	explicit := false
+	explicit, others := false, false
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "config" {
 			explicit = true
+		} else {
+			others = true
 		}
 	})
+	if explicit && !others {
+		return checkConfigFile(*cfgPath, stdout)
+	}
 	c := newChecker(*root)
 	if *boot != "" {
 		c.bootDir = *boot
@@ -214,6 +227,11 @@ func (c *checker) stratum1PID() int {
 
 func (c *checker) checkSerial(ctx context.Context) {
 	dev := c.cfg.GPS.Device
+	if dev == "" {
+		c.add(checkWarn, "serial", `no GPS receiver configured ([gps] device = ""): the box serves from its upstream peers only`,
+			"set [gps] device to the receiver's port (ls -l /dev/serial* /dev/ttyACM* /dev/ttyUSB*) to serve stratum 1")
+		return
+	}
 	path := c.hostPath(dev)
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
@@ -349,6 +367,14 @@ func probeNMEA(ctx context.Context, path string, bauds []int, window time.Durati
 
 func (c *checker) checkPPS() {
 	dev := c.cfg.PPS.Device
+	switch {
+	case c.cfg.GPS.Device == "":
+		return // no receiver, no pulse to pair with it
+	case !c.cfg.PPS.Enabled():
+		c.add(checkWarn, "pps", `no PPS input configured ([pps] device and pin = ""): disciplining to NMEA alone, good to milliseconds`,
+			"wire the receiver's PPS to GPIO18 (header pin 12), run stratum1 setup-pi and set [pps] device = \"/dev/pps0\"")
+		return
+	}
 	if dev == "" {
 		pin := c.cfg.PPS.Pin
 		if _, err := os.Stat(filepath.Join(c.devDir, "gpiochip0")); err != nil {

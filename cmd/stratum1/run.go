@@ -44,6 +44,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	clock := &discipline.SystemClock{NoAdjust: *noAdjust}
 	hw := appliance.Hardware{Clock: clock, ClockAdjust: !*noAdjust}
+	switch {
+	case cfg.GPS.Device == "":
+		// [gps] device = "": upstream peers only; a pulse without the
+		// receiver's labels is of no use.
+		log.Info("no GPS receiver configured: serving from upstream peers only")
+	case !cfg.PPS.Enabled():
+		log.Info("no PPS input configured: disciplining to NMEA alone")
+	}
 	if cfg.GPS.Device != "" {
 		r, err := gps.NewReader(cfg.GPS, gps.ReaderOptions{Logger: log.With("part", "gps"), RefDate: rolloverRef(cfg.Discipline.DriftFile)})
 		if err != nil {
@@ -51,7 +59,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		hw.GPS = r
 	}
-	if cfg.PPS.Device != "" || cfg.PPS.Pin != "" {
+	if cfg.GPS.Device != "" && cfg.PPS.Enabled() {
 		// Opened, and reopened with backoff, by the appliance: without a
 		// pulse the box still serves NMEA-disciplined time (refid GPS),
 		// with a larger error estimate.
@@ -128,8 +136,8 @@ func (o overrides) apply(cfg *config.Config) error {
 		return err
 	}
 	if o.noGPS {
-		// After validation: [gps] and [pps] require a device, and no
-		// device is exactly what --no-gps asks for.
+		// After validation, so that a file naming a PPS backend still
+		// passes: no device is exactly what --no-gps asks for.
 		cfg.GPS.Device, cfg.PPS.Device, cfg.PPS.Pin = "", "", ""
 	}
 	return nil
