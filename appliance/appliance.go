@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -28,7 +29,7 @@ import (
 // simulator's pseudo-terminal).
 type Receiver interface {
 	Run(ctx context.Context, fn func(gps.Epoch)) error
-	FillStatus(*status.GPS)
+	Status() gps.Status
 }
 
 // Hardware is what differs between a Raspberry Pi and the simulator.
@@ -37,8 +38,11 @@ type Hardware struct {
 	// ServeTime maps a system-clock reading (a kernel timestamp) to the
 	// served clock; nil when the served clock is the system clock.
 	ServeTime func(sys time.Time) time.Time
-	GPS       Receiver   // nil: no GPS (peers only)
-	PPS       pps.Source // nil: discipline to NMEA alone
+	GPS       Receiver // nil: no GPS (peers only)
+	// OpenPPS opens the pulse input; nil: discipline to NMEA alone. It is
+	// called again, with backoff, whenever the device fails, and the
+	// loop disciplines to NMEA alone while it cannot be opened.
+	OpenPPS func() (pps.Source, error)
 	// ClockAdjust is false under --no-clock-adjust, for the status views.
 	ClockAdjust bool
 }
@@ -55,9 +59,14 @@ type Options struct {
 	// transition of the state machine, with a one-line description: the
 	// daemon passes it to systemd as its status.
 	OnStateChange func(State, string)
+	// Record, if set, receives every input of the core and its actions
+	// as JSON lines (docs/replay.md).
+	Record io.Writer
 }
 
-// Appliance is the whole daemon.
+// Appliance is the whole daemon. Its time path is a Core run by one
+// goroutine (loop.go); the responder, the peers, the readers and the
+// status server run beside it.
 type Appliance struct {
 	cfg     config.Config
 	hw      Hardware
@@ -68,7 +77,10 @@ type Appliance struct {
 	ticked  atomic.Int64 // clock reading of the last tick, unix ns: the watchdog's proof of life
 
 	served  atomic.Pointer[ntp.ServerState]
-	disc    *discipline.Discipline
+	view    atomic.Pointer[CoreView] // the core's state for the views, after the last tick
+	gen     atomic.Uint64            // the core's step count, for readings taken outside the loop
+	core    *Core                    // touched by the loop's goroutine only, once Run starts
+	rec     *Recorder                // nil: not recording
 	drift   *discipline.DriftSaver
 	peers   *peer.Set // nil without upstream servers
 	policy  access.Reloadable
@@ -76,21 +88,9 @@ type Appliance struct {
 	resp    *server.Responder
 	history *status.History
 
-	mu            sync.Mutex // guards the fields below, the pairer and the machine
-	pairer        *pps.Pairer
-	machine       *Machine
-	distrusted    bool
-	lastGPSAt     time.Time     // clock reading of the newest GPS sample
-	lastGPSOffset time.Duration // its offset, clock minus GPS
-	httpURL       string
-	httpLn        net.Listener  // bound by Listen
-	lastEpoch     time.Time     // clock reading when the newest NMEA epoch arrived
-	stepSeen      time.Duration // the discipline's StepTotal already passed on
-	crossChecked  bool          // the peers have judged the GPS since the last step
-	crossCheckDue time.Time     // until when to wait for that verdict
-	reachGPS      uint8
-	reachPPS      uint8
-	peerSamples   time.Time
+	mu      sync.Mutex // guards the fields below
+	httpURL string
+	httpLn  net.Listener // bound by Listen
 }
 
 // New builds the appliance; Run starts it.
@@ -109,24 +109,22 @@ func New(opts Options) (*Appliance, error) {
 		history: status.NewHistory(24*time.Hour, 10*time.Second),
 	}
 	a.served.Store(ntp.Unsynchronised(-20))
-	disc, err := discipline.New(opts.Config.Discipline, hw.Clock, log.With("part", "discipline"))
+	coreCfg := CoreConfigOf(opts.Config)
+	if opts.Record != nil {
+		h, err := NewHeader(coreCfg, hw.Clock, hw.ClockAdjust, a.started, opts.Version)
+		if err != nil {
+			return nil, err
+		}
+		a.rec = NewRecorder(opts.Record, h)
+	}
+	core, err := NewCore(coreCfg, hw.Clock, a.started, log)
 	if err != nil {
-		return nil, fmt.Errorf("discipline: %w", err)
+		return nil, err
 	}
-	a.disc = disc
-	a.drift = discipline.NewDriftSaver(disc, log.With("part", "discipline"))
-	a.pairer = pps.NewPairer(opts.Config.PPS, log.With("part", "pps"))
-	if q, ok := hw.GPS.(interface {
-		SetTimTPHandler(func(gps.TimTP, time.Time))
-	}); ok {
-		// u-blox TIM-TP: the quantisation error of the next pulse.
-		q.SetTimTPHandler(func(tp gps.TimTP, at time.Time) { a.pairer.SetQErr(tp.QErr, at) })
-	}
-	if hw.PPS != nil {
-		a.pairer.SetSource(hw.PPS.Device(), hw.PPS.Backend(), hw.PPS.Precision())
-	}
-	a.machine = NewMachine(opts.Config.Peers.GPSRecoverAfter, a.started)
-	a.crossCheckDue = a.started.Add(crossCheckWait)
+	a.core = core
+	a.drift = discipline.NewDriftSaver(core.Discipline(), log.With("part", "discipline"))
+	v := core.View(a.started)
+	a.view.Store(&v)
 
 	pol, err := access.New(opts.Config.Access)
 	if err != nil {
@@ -200,28 +198,40 @@ func (a *Appliance) Run(ctx context.Context) error {
 		h.Configure(httpCfg)
 		g.Go(func() error { return status.Serve(ctx, status.LimitListener(httpLn, httpCfg.MaxConnections), h) })
 	}
-	if a.hw.GPS != nil {
-		g.Go(func() error { return a.hw.GPS.Run(ctx, a.onEpoch) })
-	}
-	if a.hw.PPS != nil {
-		g.Go(func() error {
-			err := a.hw.PPS.Run(ctx, a.onEdge)
-			if err != nil && ctx.Err() == nil {
-				// A PPS device that fails is ridden through as an
-				// outage: holdover, then peers. It is not a reason to
-				// stop serving time.
-				a.log.Error("pps capture stopped", "err", err)
+	events := make(chan event, 16)
+	if q, ok := a.hw.GPS.(interface {
+		SetTimTPHandler(func(gps.TimTP, time.Time))
+	}); ok {
+		// u-blox TIM-TP: the quantisation error of the next pulse, an
+		// input of the core like the pulse itself.
+		q.SetTimTPHandler(func(tp gps.TimTP, at time.Time) {
+			if tp.QErrGood {
+				send(ctx, events, event{qErr: &QErrInput{QErr: tp.QErr, Arrival: at}, gen: a.gen.Load()})
 			}
-			return nil
 		})
+	}
+	if a.hw.GPS != nil {
+		g.Go(func() error {
+			return a.hw.GPS.Run(ctx, func(e gps.Epoch) {
+				send(ctx, events, event{epoch: &e, gen: a.gen.Load()})
+			})
+		})
+	}
+	if a.hw.OpenPPS != nil {
+		g.Go(func() error { a.runPPS(ctx, events); return nil })
 	}
 	if a.peers != nil {
 		g.Go(func() error { return a.peers.Run(ctx) })
 	}
-	g.Go(func() error { return a.tickLoop(ctx) })
+	g.Go(func() error { return a.loop(ctx, events) })
 	err := g.Wait()
 	if cerr := a.drift.Close(); cerr != nil {
 		a.log.Warn("saving drift file", "err", cerr)
+	}
+	if a.rec != nil {
+		if rerr := a.rec.Flush(); rerr != nil {
+			a.log.Warn("recording", "err", rerr)
+		}
 	}
 	if errors.Is(err, context.Canceled) {
 		err = nil
@@ -257,28 +267,4 @@ func (a *Appliance) Reload(cfg config.Config) error {
 	a.cfg.Access = cfg.Access
 	a.mu.Unlock()
 	return nil
-}
-
-func (a *Appliance) tickLoop(ctx context.Context) error {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	lastRecord := time.Time{}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		now := a.now()
-		a.ticked.Store(time.Now().UnixNano())
-		a.disc.Tick(now)
-		a.drift.Tick(now)
-		a.feedPeers(now)
-		a.update(now)
-		a.shiftReach(now)
-		if now.Sub(lastRecord) >= a.history.Interval() || now.Before(lastRecord) {
-			a.history.Record(a.Snapshot())
-			lastRecord = now
-		}
-	}
 }

@@ -5,29 +5,23 @@ package appliance
 
 import (
 	"time"
+
+	"stratum1/status"
 )
 
-// State is where the box is in its life.
-type State uint8
+// State is where the box is in its life; the API, the metrics and the
+// dashboard show the same type.
+type State = status.State
 
 // States, in the order a box normally goes through them.
 const (
-	NoTime         State = iota // no trustworthy time yet: serve unsynchronised
-	Acquiring                   // NMEA time known (clock stepped), the loop not yet locked
-	Locked                      // disciplined to PPS (or NMEA alone): stratum 1
-	Holdover                    // pulses lost: still stratum 1, dispersion growing
-	Peers                       // GPS unusable or distrusted: serving from upstream peers
-	Unsynchronised              // nothing usable: leap 3
+	NoTime         = status.NoTime
+	Acquiring      = status.Acquiring
+	Locked         = status.Locked
+	Holdover       = status.Holdover
+	Peers          = status.Peers
+	Unsynchronised = status.Unsynchronised
 )
-
-var stateNames = [...]string{"NO_TIME", "ACQUIRING", "LOCKED", "HOLDOVER", "PEERS", "UNSYNCHRONISED"}
-
-func (s State) String() string {
-	if int(s) < len(stateNames) {
-		return stateNames[s]
-	}
-	return "UNKNOWN"
-}
 
 // Observation is what the parts report at one instant.
 type Observation struct {

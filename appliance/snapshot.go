@@ -3,27 +3,28 @@ package appliance
 import (
 	"time"
 
+	"stratum1/discipline"
 	"stratum1/ntp"
 	"stratum1/status"
 )
 
-// Snapshot builds the one status model that every view reads.
+// Snapshot builds the one status model that every view reads, from the
+// core's view after the last tick and the readers' own status.
 func (a *Appliance) Snapshot() status.Snapshot {
 	now := a.now()
 	served := a.served.Load()
+	v := a.view.Load()
 	s := status.Snapshot{
 		Time:    now,
 		Version: a.version,
 		Uptime:  now.Sub(a.started),
 	}
-	a.mu.Lock()
-	state, since := a.machine.State()
-	a.pairer.FillStatus(now, &s.PPS)
-	a.mu.Unlock()
-	s.State, s.StateSince = state.String(), since
+	state := v.State
+	s.State, s.StateSince = state, v.Since
+	s.PPS = status.PPSView(v.PPS)
 
-	a.disc.FillStatus(&s.System)
-	s.System.ClockAdjust = a.hw.ClockAdjust && !a.disc.Stats().ObserveOnly
+	s.System = status.SystemView(v.Discipline)
+	s.System.ClockAdjust = a.hw.ClockAdjust && !v.Discipline.ObserveOnly
 	s.System.Stratum = served.Stratum
 	s.System.RefID = served.RefID.Format(served.Stratum)
 	s.System.Leap = served.Leap.String()
@@ -33,21 +34,19 @@ func (a *Appliance) Snapshot() status.Snapshot {
 	s.System.RefTime = served.RefTime
 
 	if a.hw.GPS != nil {
-		a.hw.GPS.FillStatus(&s.GPS)
-		a.mu.Lock()
-		if typical, spread, ok := a.pairer.NMEALatency(); ok && a.hw.PPS != nil {
+		s.GPS = status.GPSView(a.hw.GPS.Status())
+		if v.NMEALatencyOK && v.PPSAttached {
 			// Measured against the pulse, which is better than what the
 			// reader can tell from the clock alone.
-			s.GPS.NMEALatency, s.GPS.NMEAJitter = typical, spread
+			s.GPS.NMEALatency, s.GPS.NMEAJitter = v.NMEALatency, v.NMEAJitter
 		}
-		a.mu.Unlock()
 	} else {
 		s.GPS.State = "disabled"
 	}
-	if a.hw.PPS == nil {
+	if a.hw.OpenPPS == nil {
 		s.PPS.State = "disabled"
 	}
-	s.Peers = a.refclockRows(s, state)
+	s.Peers = a.refclockRows(s, v)
 	if a.peers != nil {
 		s.Peers = a.peers.Peers(s.Peers)
 	}
@@ -59,9 +58,12 @@ func (a *Appliance) Snapshot() status.Snapshot {
 	case served.Synchronised() && served.RefID == ntp.RefGPS:
 		s.Source = "GPS"
 	}
-	if kc, ok := a.hw.Clock.(interface{ KernelStatus() (status.Kernel, error) }); ok {
+	if kc, ok := a.hw.Clock.(interface {
+		KernelStatus() (discipline.KernelInfo, error)
+	}); ok {
 		if k, err := kc.KernelStatus(); err == nil {
-			s.Kernel = &k
+			kv := status.Kernel(k)
+			s.Kernel = &kv
 		}
 	}
 	a.resp.FillStatus(&s.Server)
@@ -77,15 +79,14 @@ func (a *Appliance) Snapshot() status.Snapshot {
 // refclockRows lists GPS and PPS as sources, as ntpq -p shows reference
 // clocks, with the tally of the one in use. Offsets follow ntpq: the source
 // minus our clock.
-func (a *Appliance) refclockRows(s status.Snapshot, state State) []status.Peer {
-	a.mu.Lock()
-	distrusted, reachGPS, reachPPS, gpsOffset := a.distrusted, a.reachGPS, a.reachPPS, a.lastGPSOffset
-	a.mu.Unlock()
-	if a.hw.PPS != nil {
+func (a *Appliance) refclockRows(s status.Snapshot, v *CoreView) []status.Peer {
+	distrusted, reachGPS, reachPPS, gpsOffset := v.Distrusted, v.ReachGPS, v.ReachPPS, v.GPSOffset
+	if v.PPSAttached {
 		// With a pulse, the GPS row shows what the NMEA time alone would
 		// say: the sentences' arrival after the second they name.
 		gpsOffset = s.GPS.NMEALatency
 	}
+	state := v.State
 	inUse := state == Locked || state == Holdover
 	tally := func(selected, candidate bool) string {
 		switch {
@@ -105,14 +106,14 @@ func (a *Appliance) refclockRows(s status.Snapshot, state State) []status.Peer {
 	var rows []status.Peer
 	if a.hw.GPS != nil {
 		jitter := s.GPS.NMEAJitter
-		if a.hw.PPS == nil && inUse {
+		if !v.PPSAttached && inUse {
 			jitter = s.System.Residual
 		}
-		t := gpsTally(distrusted, a.hw.PPS != nil, inUse, s.GPS.Mode, gpsOffset-a.cfg.Discipline.NMEALatency, a.cfg.Discipline.NMEAError)
+		t := gpsTally(distrusted, v.PPSAttached, inUse, s.GPS.Mode, gpsOffset-a.cfg.Discipline.NMEALatency, a.cfg.Discipline.NMEAError)
 		rows = append(rows, refclock("GPS", t, reachGPS, s.GPS.Time, gpsOffset, jitter))
 	}
-	if a.hw.PPS != nil {
-		t := tally(inUse, false)
+	if a.hw.OpenPPS != nil {
+		t := tally(v.PPSAttached && inUse, false)
 		rows = append(rows, refclock("PPS", t, reachPPS, s.PPS.LastEdge, s.System.Offset, s.PPS.Jitter))
 	}
 	return rows
@@ -135,26 +136,4 @@ func gpsTally(distrusted, withPPS, inUse bool, mode int, offset, nmeaError time.
 		return "x"
 	}
 	return "+"
-}
-
-// shiftReach updates the reference clocks' reach registers once a second,
-// as ntpd does for a refclock polled every second.
-func (a *Appliance) shiftReach(now time.Time) {
-	var g status.GPS
-	if a.hw.GPS != nil {
-		a.hw.GPS.FillStatus(&g)
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	gpsOK := g.Mode >= 2 && now.Sub(a.lastEpoch) < 2*time.Second
-	ppsOK := now.Sub(a.lastGPSAt) < 2*time.Second && a.hw.PPS != nil
-	a.reachGPS = a.reachGPS<<1 | b2u(gpsOK)
-	a.reachPPS = a.reachPPS<<1 | b2u(ppsOK)
-}
-
-func b2u(b bool) uint8 {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -8,7 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"stratum1/ntp"
-	"stratum1/status"
 )
 
 // SystemClock steers the Linux system clock through clock_adjtime. With
@@ -56,17 +55,17 @@ func (c *SystemClock) ReadKernel() (KernelState, error) {
 
 // KernelStatus reads the kernel clock's whole state for ntpq -c kerninfo;
 // modes 0 changes nothing.
-func (c *SystemClock) KernelStatus() (status.Kernel, error) {
+func (c *SystemClock) KernelStatus() (KernelInfo, error) {
 	var tx unix.Timex
 	if _, err := unix.ClockAdjtime(unix.CLOCK_REALTIME, &tx); err != nil {
-		return status.Kernel{}, fmt.Errorf("clock_adjtime read: %w", err)
+		return KernelInfo{}, fmt.Errorf("clock_adjtime read: %w", err)
 	}
 	fine := time.Microsecond // offset and jitter unit
 	if tx.Status&unix.STA_NANO != 0 {
 		fine = time.Nanosecond
 	}
 	ppm := func(v int64) float64 { return float64(v) / kernelFreqScale }
-	return status.Kernel{
+	return KernelInfo{
 		Offset:          time.Duration(tx.Offset) * fine,
 		FrequencyPPM:    ppm(int64(tx.Freq)),
 		MaxError:        time.Duration(tx.Maxerror) * time.Microsecond,

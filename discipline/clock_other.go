@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"stratum1/ntp"
-	"stratum1/status"
 )
 
 // SystemClock steers the system clock; it is implemented on Linux only.
@@ -25,4 +24,4 @@ func (c *SystemClock) SetLeap(ntp.Leap) error                           { return
 func (c *SystemClock) SetSync(bool, time.Duration, time.Duration) error { return errUnsupported }
 
 // KernelStatus is implemented on Linux only.
-func (c *SystemClock) KernelStatus() (status.Kernel, error) { return status.Kernel{}, errUnsupported }
+func (c *SystemClock) KernelStatus() (KernelInfo, error) { return KernelInfo{}, errUnsupported }

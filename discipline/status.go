@@ -3,8 +3,6 @@ package discipline
 import (
 	"math"
 	"time"
-
-	"stratum1/status"
 )
 
 // Stats are the loop's numbers at one instant.
@@ -70,31 +68,4 @@ func (d *Discipline) Stats() Stats {
 		Leap:            d.armed.String(),
 		LeapAt:          d.leapAt,
 	}
-}
-
-// FillStatus fills the parts of the status model that the discipline owns.
-// ClockAdjust is the appliance's to set.
-func (d *Discipline) FillStatus(sys *status.System) {
-	st := d.Stats()
-	ss := d.published.Load()
-	sys.Stratum = ss.Stratum
-	sys.RefID = ss.RefID.Format(ss.Stratum)
-	sys.Leap = ss.Leap.String()
-	sys.LeapPending = ""
-	if !st.LeapAt.IsZero() {
-		sys.LeapPending = st.LeapAt.Format(time.RFC3339)
-	}
-	sys.Precision = ss.Precision
-	sys.RootDelay = ss.RootDelay
-	sys.RootDispersion = ss.RootDispersion
-	sys.RefTime = ss.RefTime
-	sys.Offset = st.Offset
-	sys.Residual = st.Residual
-	sys.FrequencyPPM = st.FrequencyPPM
-	sys.SkewPPM = st.SkewPPM
-	sys.TimeConstant = st.TimeConstant
-	sys.EstError = st.EstError
-	sys.Steps = st.Steps
-	sys.MissedPulses = st.MissedPulses
-	sys.HoldoverEntries = st.HoldoverEntries
 }

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"stratum1/status"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -79,43 +77,6 @@ func TestParseDate(t *testing.T) {
 		}
 		if got != want {
 			t.Errorf("ParseDate(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestFillStatus(t *testing.T) {
-	r, err := NewReader(DefaultConfig(), ReaderOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	es, _ := feed(t, AssemblerConfig{}, time.Time{}, seconds(time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC), 1, true)...)
-	r.mu.Lock()
-	r.st.State, r.st.Baud, r.st.Sentences, r.st.Reconnects = State3D, 9600, 5, 2
-	r.st.LastEpoch, r.st.HaveEpoch = es[0], true
-	r.mu.Unlock()
-	var g status.GPS
-	r.FillStatus(&g)
-	if g.Device != "/dev/serial0" || g.State != "3D" || g.Mode != 3 || g.Baud != 9600 || g.Sentences != 5 ||
-		g.Reconnects != 2 || g.SatsUsed != 8 || len(g.Satellites) != 8 || !g.Time.Equal(es[0].Time) || g.AltitudeM != 112.4 {
-		t.Errorf("status %+v", g)
-	}
-}
-
-func TestFillStatusWithoutDeviceClaimsNoFix(t *testing.T) {
-	r, err := NewReader(DefaultConfig(), ReaderOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	es, _ := feed(t, AssemblerConfig{}, time.Time{}, seconds(time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC), 1, true)...)
-	for _, state := range []string{StateNoDevice, StateNoData} {
-		r.mu.Lock()
-		r.st.State = state
-		r.st.LastEpoch, r.st.HaveEpoch = es[0], true
-		r.mu.Unlock()
-		var g status.GPS
-		r.FillStatus(&g)
-		if g.Mode != 1 || len(g.Satellites) != 0 || !g.Time.Equal(es[0].Time) {
-			t.Errorf("%s: mode %d, %d satellites, last heard %v", state, g.Mode, len(g.Satellites), g.Time)
 		}
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"maps"
 	"sync"
 	"time"
-
-	"stratum1/status"
 )
 
 // Reasons a pulse is not used; the keys of the Rejected counters.
@@ -20,7 +18,7 @@ const (
 	ReasonWrongSecond = "wrong-second" // the NMEA label disagrees with the nearest second, or repeats one
 )
 
-// States of the PPS input, as status.PPS reports them.
+// States of the PPS input, as Status reports them.
 const (
 	StateNoDevice = "no device"
 	StateNoPulses = "no pulses"
@@ -586,6 +584,10 @@ func (p *Pairer) NMEALatency() (typical, spread time.Duration, ok bool) {
 func (p *Pairer) Counters() Counters {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.countersLocked()
+}
+
+func (p *Pairer) countersLocked() Counters {
 	c := p.c
 	c.Rejected = maps.Clone(p.c.Rejected)
 	return c
@@ -618,20 +620,35 @@ func (p *Pairer) state(now time.Time) string {
 	}
 }
 
-// FillStatus writes the PPS part of the status snapshot at local time now.
-func (p *Pairer) FillStatus(now time.Time, st *status.PPS) {
+// Status returns the PPS input's state at local time now.
+func (p *Pairer) Status(now time.Time) Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st.Device = p.device
-	st.Backend = p.backend
-	st.LowPrecision = LowPrecision(p.backend)
-	st.State = p.state(now)
-	st.LastEdge = p.lastEdge
-	st.Jitter = p.jitter.jitter(now, jitterSpan)
-	st.Pulses = p.c.Pulses
-	st.Missed = p.c.Missed
-	st.Rejected = maps.Clone(p.c.Rejected)
-	st.Samples = p.c.Samples
-	st.Precision = p.precision
-	st.LabelOffset, st.LabelVerified = p.k, p.kVerified
+	return Status{
+		Device:        p.device,
+		Backend:       p.backend,
+		State:         p.state(now),
+		LastEdge:      p.lastEdge,
+		Jitter:        p.jitter.jitter(now, jitterSpan),
+		Counters:      p.countersLocked(),
+		Precision:     p.precision,
+		LabelOffset:   p.k,
+		LabelVerified: p.kVerified,
+	}
+}
+
+// Status is the PPS input's observable state.
+type Status struct {
+	Device    string
+	Backend   string // BackendPPSAPI, ...; empty when the device is gone
+	State     string // StateNoDevice, StateNoPulses, StateNoFix, StateLocked
+	LastEdge  time.Time
+	Jitter    time.Duration // timing noise of one edge over the last minute
+	Counters  Counters
+	Precision time.Duration // the backend's estimated capture error
+	// LabelOffset is how many seconds late the receiver labels its NMEA
+	// epochs against the edge, and LabelVerified whether that was checked
+	// against an independent clock.
+	LabelOffset   int
+	LabelVerified bool
 }

@@ -5,8 +5,6 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
-
-	"stratum1/status"
 )
 
 var simStart = time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -252,14 +250,12 @@ func TestPairerNoFixAndStates(t *testing.T) {
 		t.Errorf("%d pulses rejected for no fix, want about 600", nf)
 	}
 	end := simStart.Add(20 * time.Minute)
-	var st status.PPS
-	p.FillStatus(end, &st)
-	if st.State != StateLocked || st.Backend != BackendSimulated || st.Device != "sim" || st.Pulses != c.Pulses || st.Rejected[ReasonNoFix] != c.Rejected[ReasonNoFix] || st.LowPrecision ||
-		st.Samples != c.Samples || st.Precision != time.Microsecond || st.LabelOffset != 0 || st.LabelVerified {
+	st := p.Status(end)
+	if st.State != StateLocked || st.Backend != BackendSimulated || st.Device != "sim" || st.Counters.Pulses != c.Pulses || st.Counters.Rejected[ReasonNoFix] != c.Rejected[ReasonNoFix] ||
+		st.Counters.Samples != c.Samples || st.Precision != time.Microsecond || st.LabelOffset != 0 || st.LabelVerified {
 		t.Errorf("status %+v, counters %+v", st, c)
 	}
-	p.FillStatus(end.Add(10*time.Second), &st)
-	if st.State != StateNoPulses {
+	if st = p.Status(end.Add(10 * time.Second)); st.State != StateNoPulses {
 		t.Errorf("state 10 s after the last pulse = %q", st.State)
 	}
 	p.SetSource("", "", 0)

@@ -5,8 +5,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"stratum1/discipline"
 	"stratum1/ntp"
-	"stratum1/status"
 )
 
 // maxSubstep bounds the integration step: the temperature term and the
@@ -150,7 +150,7 @@ func (c *VirtualClock) SetLeap(l ntp.Leap) error { c.Leap = l; return nil }
 // KernelStatus is what adjtimex would report for the simulated clock: the
 // correction in force and the status the discipline published; no kernel
 // PLL runs, so no offset, nanosecond resolution, 500 ppm of tolerance.
-func (c *VirtualClock) KernelStatus() (status.Kernel, error) {
+func (c *VirtualClock) KernelStatus() (discipline.KernelInfo, error) {
 	const staUnsync, staIns, staDel, staNano = 0x40, 0x10, 0x20, 0x2000
 	st := uint32(staNano)
 	if !c.Synced {
@@ -162,7 +162,7 @@ func (c *VirtualClock) KernelStatus() (status.Kernel, error) {
 	case ntp.LeapDelete:
 		st |= staDel
 	}
-	return status.Kernel{
+	return discipline.KernelInfo{
 		FrequencyPPM: c.corrPPM, MaxError: c.MaxErr, EstError: c.EstErr, Status: st,
 		Precision: time.Nanosecond, TolerancePPM: 500, PPSInterval: time.Second,
 	}, nil

@@ -30,6 +30,8 @@ type Settings struct {
 	// the served error bound grows after the last measurement.
 	MaxClockErrorPPM float64
 	Start            time.Time // true UTC at the start
+	Peers            int       // virtual mode: simulated upstream peers; 0 none
+	PeersDown        []Window  // virtual mode: the simulated peers unreachable
 	Listen           string    // real-time mode: NTP address
 	HTTP             string    // real-time mode: status address
 
@@ -103,8 +105,10 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("drop-pulses %v: must be in [0, 100%%)", s.DropPulses)
 	case !(s.MaxClockErrorPPM >= 0 && s.MaxClockErrorPPM <= 500):
 		return fmt.Errorf("max-clock-error %v ppm: must be in [0, 500] ppm", s.MaxClockErrorPPM)
+	case s.Peers < 0 || s.Peers > 16:
+		return fmt.Errorf("sim-peers %d: must be in [0, 16]", s.Peers)
 	}
-	for _, w := range append(append(append([]Window(nil), s.Outages...), s.Unplugged...), s.WrongSecond...) {
+	for _, w := range append(append(append(append([]Window(nil), s.Outages...), s.Unplugged...), s.WrongSecond...), s.PeersDown...) {
 		if w.At < 0 || w.Length <= 0 {
 			return fmt.Errorf("window %v: needs a positive length and a start not before 0", w)
 		}

@@ -3,12 +3,17 @@ package sim
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"math/rand/v2"
 	"time"
 
+	"stratum1/appliance"
 	"stratum1/discipline"
+	"stratum1/gps"
+	"stratum1/peer"
+	"stratum1/pps"
 )
 
 // Fixed features of the simulated receiver.
@@ -40,42 +45,85 @@ func DisciplineConfig(s Settings) discipline.Config {
 	return c
 }
 
-// RunVirtual runs the pipeline for s.Duration of virtual time and returns
-// its summary and trace.
+// RunVirtual runs the appliance's core for s.Duration of virtual time and
+// returns its summary and trace.
 func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Trace, error) {
+	return RunVirtualTo(ctx, s, log, nil)
+}
+
+// CoreConfig is the configuration of the core a simulation drives: the
+// daemon's defaults, with DisciplineConfig(s).
+func CoreConfig(s Settings) appliance.CoreConfig {
+	pc := peer.DefaultConfig()
+	return appliance.CoreConfig{
+		Discipline:          DisciplineConfig(s),
+		PPS:                 pps.DefaultConfig(),
+		CrossCheckThreshold: pc.CrossCheckThreshold,
+		GPSRecoverAfter:     pc.GPSRecoverAfter,
+		Peers:               s.Peers > 0,
+	}
+}
+
+// RunVirtualTo is RunVirtual, recording the core's inputs and actions to
+// record when it is not nil (docs/replay.md).
+func RunVirtualTo(ctx context.Context, s Settings, log *slog.Logger, record io.Writer) (Summary, *Trace, error) {
 	if err := s.Validate(); err != nil {
 		return Summary{}, nil, err
 	}
 	wall := time.Now()
 	rng := rand.New(rand.NewPCG(uint64(s.Seed), 0x5717a7))
 	clk := NewVirtualClock(s.Start, s.InitialOffset, NewOscillator(s, rng))
-	d, err := discipline.New(DisciplineConfig(s), clk, log)
+	cfg := CoreConfig(s)
+	var rec *appliance.Recorder
+	if record != nil {
+		h, err := appliance.NewHeader(cfg, clk, true, clk.Now(), "sim --virtual")
+		if err != nil {
+			return Summary{}, nil, err
+		}
+		rec = appliance.NewRecorder(record, h)
+	}
+	core, err := appliance.NewCore(cfg, clk, clk.Now(), log)
 	if err != nil {
 		return Summary{}, nil, err
 	}
+	d := core.Discipline()
 	drift := discipline.NewDriftSaver(d, log)
-	seam := NewSeam(!s.NoPPS, s.PPSJitter)
+	asm := gps.NewAssembler(gps.AssemblerConfig{})
+	var peers *simPeers
+	if s.Peers > 0 {
+		peers = newSimPeers(s.Peers, s.Seed)
+	}
 	n := int(s.Duration / time.Second)
 	k := 0 // the virtual second being run
 	tr := &Trace{ErrNs: make([]float64, n), Outage: make([]bool, n), OracleNs: make([]float64, n), EstNs: make([]float64, n)}
-	// The pairer is told of the discipline's steps, as the appliance
-	// tells it, so that it does not refuse the first pulse after one.
-	stepsSeen := 0
-	stepped := func() {
-		for ; stepsSeen < len(clk.Steps); stepsSeen++ {
-			seam.ClockStepped(clk.Steps[stepsSeen])
-		}
-	}
 	firstSample := -1
-	feed := func(smps []discipline.Sample) {
-		for _, smp := range smps {
-			if firstSample < 0 {
-				firstSample = k
+	var sum Summary
+	var herr error
+	handle := func(in appliance.Input) {
+		var acts []appliance.Action
+		if rec != nil {
+			acts, herr = rec.Handle(core, in)
+		} else {
+			acts, herr = core.Handle(in)
+		}
+		for _, a := range acts {
+			switch a.Kind {
+			case appliance.ActionStep:
+				if peers != nil {
+					peers.stepped(a.Step)
+				}
+			case appliance.ActionState:
+				sum.StateChanges = append(sum.StateChanges, StateChange{AtS: float64(k), State: string(a.State), Reason: a.Reason})
 			}
-			_ = d.Sample(smp) // rejections are counted by the discipline
-			stepped()
+		}
+		if firstSample < 0 && core.Fed() > 0 {
+			firstSample = k
 		}
 	}
+	if !s.NoPPS {
+		handle(appliance.PPSSourceOf(clk.Now(), "simulated", pps.BackendSimulated, max(s.PPSJitter, time.Nanosecond)))
+	}
+	var seq uint64
 	var holdFree, holdFreq, holdT float64
 	for k = 0; k < n; k++ {
 		if k%3600 == 0 {
@@ -99,7 +147,8 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 			tr.OracleNs[k] = (clk.FreeIntegral() - holdFree - holdFreq*(float64(k)-holdT)) * 1e9
 		} else if s.DropPulses == 0 || rng.Float64() >= s.DropPulses {
 			edge := clk.Now().Add(seconds(rng.NormFloat64() * s.PPSJitter.Seconds()))
-			feed(seam.Edge(edge))
+			seq++
+			handle(appliance.EdgeOf(clk.Now(), pps.Edge{Local: edge, Seq: seq}, core.Steps()))
 		}
 		if !in(s.Unplugged, at) {
 			lat := s.NMEALatency + seconds(rng.Float64()*nmeaArrivalJitter.Seconds())
@@ -111,23 +160,41 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 			for i, line := range Sentences(named) {
 				// The GGA follows the RMC by its transmission time.
 				arrive := clk.Now().Add(time.Duration(i) * 70 * time.Millisecond)
-				feed(seam.Line(line, arrive))
+				for _, e := range asm.Feed([]byte(line), arrive) {
+					handle(appliance.EpochOf(clk.Now(), e, core.Steps()))
+				}
 			}
 		}
 		clk.AdvanceTo(float64(k) + tickPhase)
-		d.Tick(clk.Now())
+		if peers != nil {
+			handle(appliance.PeersOf(clk.Now(), peers.at(at, seconds(clk.Error()), clk.Now(), in(s.PeersDown, at))))
+		}
+		handle(appliance.TickOf(clk.Now()))
+		if herr != nil {
+			return Summary{}, nil, herr
+		}
 		drift.Tick(clk.Now())
-		stepped()
-		st := d.Stats()
-		if st.State == discipline.Locked && st.Source == discipline.PPS {
-			seam.SetClockError(st.EstError * 4)
+		if served := core.Served(); served.Synchronised() {
+			sum.ServedS++
+			if math.Abs(clk.Error()) > wrongAfter.Seconds() {
+				sum.ServedWrongS++
+			}
 		}
 	}
 	if err := drift.Close(); err != nil {
 		log.Warn("saving the drift file", "err", err)
 	}
-	sum := Summarise(tr, s)
-	st := d.Stats()
+	if rec != nil {
+		if err := rec.Flush(); err != nil {
+			return Summary{}, nil, fmt.Errorf("recording: %w", err)
+		}
+	}
+	changes, served, wrong := sum.StateChanges, sum.ServedS, sum.ServedWrongS
+	sum = Summarise(tr, s)
+	sum.StateChanges, sum.ServedS, sum.ServedWrongS = changes, served, wrong
+	v := core.View(clk.Now())
+	sum.BoxState = string(v.State)
+	st := v.Discipline
 	sum.Steps = st.Steps
 	sum.FirstSampleS = float64(firstSample)
 	sum.FinalState = st.State.String()
@@ -138,13 +205,24 @@ func RunVirtual(ctx context.Context, s Settings, log *slog.Logger) (Summary, *Tr
 	sum.Disturbances = st.Disturbances
 	sum.MissedPulses = st.MissedPulses
 	sum.HoldoverEntries = st.HoldoverEntries
-	gc, pc := seam.Counters()
+	gc, pc := asm.Counters(), v.PPS.Counters
 	sum.BadSentences = gc.BadChecksum + gc.Malformed + gc.Garbage
 	sum.PPSSamples = pc.Samples
 	sum.PPSRejected = pc.Rejected
 	sum.PPSFlywheeled = pc.Flywheeled
 	sum.WallSeconds = time.Since(wall).Seconds()
 	return sum, tr, nil
+}
+
+// wrongAfter is the clock error past which a synchronised served state
+// counts as serving the wrong time (ServedWrongS).
+const wrongAfter = 100 * time.Millisecond
+
+// StateChange is one transition of the appliance's state machine.
+type StateChange struct {
+	AtS    float64 `json:"at_s"`
+	State  string  `json:"state"`
+	Reason string  `json:"reason"`
 }
 
 func in(ws []Window, t time.Duration) bool {
@@ -185,6 +263,13 @@ type Summary struct {
 	PPSFlywheeled    uint64            `json:"pps_flywheeled"` // of the named, those counted on while NMEA was missing
 	WallSeconds      float64           `json:"wall_s"`
 	Settings         SettingsJSON      `json:"settings"`
+	// The appliance's state machine: its state at the end and every
+	// change; the seconds served synchronised, and of those the seconds
+	// with the clock more than 100 ms off (a wrong second served).
+	BoxState     string        `json:"box_state"`
+	StateChanges []StateChange `json:"state_changes"`
+	ServedS      int           `json:"served_s"`
+	ServedWrongS int           `json:"served_wrong_s"`
 }
 
 // SettingsJSON is Settings with units, as the flags take them.
@@ -207,6 +292,8 @@ type SettingsJSON struct {
 	DropPulses    string   `json:"drop_pulses"`
 	MaxClockError string   `json:"max_clock_error"`
 	Start         string   `json:"start"`
+	Peers         int      `json:"sim_peers,omitempty"`
+	PeersDown     []string `json:"peers_down,omitempty"`
 }
 
 // JSON returns the settings with their units.
@@ -237,6 +324,8 @@ func (s Settings) JSON() SettingsJSON {
 		DropPulses:    FormatPercent(s.DropPulses),
 		MaxClockError: FormatPPM(s.MaxClockErrorPPM),
 		Start:         s.Start.Format(time.RFC3339),
+		Peers:         s.Peers,
+		PeersDown:     strs(len(s.PeersDown), func(i int) string { return s.PeersDown[i].String() }),
 	}
 }
 

@@ -5,8 +5,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"stratum1/discipline"
 	"stratum1/ntp"
-	"stratum1/status"
 )
 
 // WallClock is the simulated oscillator run in real time: true time is this
@@ -124,7 +124,7 @@ func (c *WallClock) SetLeap(l ntp.Leap) error {
 }
 
 // KernelStatus reports the simulated clock's kernel state.
-func (c *WallClock) KernelStatus() (status.Kernel, error) {
+func (c *WallClock) KernelStatus() (discipline.KernelInfo, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.vc.KernelStatus()

@@ -7,11 +7,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// States lists the appliance states in the order the state machine knows
-// them; stratum1_state has one series per state so that a dashboard can
-// graph time spent in each.
-var States = []string{"NO_TIME", "NMEA", "LOCKED", "HOLDOVER", "PEERS", "UNSYNCHRONISED"}
-
 // leapCodes maps Snapshot leap strings to the NTP leap indicator.
 var leapCodes = map[string]float64{"none": 0, "insert": 1, "delete": 2, "unsynchronised": 3}
 
@@ -161,10 +156,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	known := false
 	for _, st := range States {
 		known = known || st == s.State
-		gauge(c.state, b2f(st == s.State), st)
+		gauge(c.state, b2f(st == s.State), string(st))
 	}
 	if !known && s.State != "" {
-		gauge(c.state, 1, s.State)
+		gauge(c.state, 1, string(s.State))
 	}
 	if !s.StateSince.IsZero() && !s.Time.IsZero() {
 		gauge(c.stateSeconds, s.Time.Sub(s.StateSince).Seconds())

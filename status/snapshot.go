@@ -13,7 +13,7 @@ type Snapshot struct {
 	Time       time.Time     `json:"time"`
 	Version    string        `json:"version"`
 	Uptime     time.Duration `json:"uptime_ns"`
-	State      string        `json:"state"`       // appliance state: NO_TIME, NMEA, LOCKED, HOLDOVER, PEERS, UNSYNCHRONISED
+	State      State         `json:"state"`       // appliance state: NO_TIME, ACQUIRING, LOCKED, HOLDOVER, PEERS, UNSYNCHRONISED
 	StateSince time.Time     `json:"state_since"` // when State was entered
 	Source     string        `json:"source"`      // what the clock is steered to: "PPS", "GPS", a peer address, or ""
 

@@ -49,7 +49,7 @@ func WriteTracking(w io.Writer, s Snapshot) {
 	line("Root delay", "%s seconds", seconds(sys.RootDelay))
 	line("Root dispersion", "%s seconds", seconds(sys.RootDispersion))
 	line("Leap status", "%s", leapStatus(sys.Leap, sys.LeapPending))
-	state := orDash(s.State)
+	state := orDash(string(s.State))
 	if !s.StateSince.IsZero() && !s.Time.IsZero() {
 		state += " for " + roughDuration(s.Time.Sub(s.StateSince))
 	}

@@ -143,7 +143,7 @@ func TestE2ESimUnplugReceiver(t *testing.T) {
 			}
 		}
 		s := d.status(t)
-		states[s.State]++
+		states[string(s.State)]++
 		gpsStates[fmt.Sprintf("%s/mode %d", s.GPS.State, s.GPS.Mode)]++
 		// The reader's Mode keeps the last fix; State says the device is gone.
 		if s.GPS.State == "no device" || s.GPS.State == "no data" {

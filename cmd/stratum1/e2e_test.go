@@ -147,7 +147,7 @@ func (d *daemon) waitState(t *testing.T, limit time.Duration, states ...string) 
 		}
 		var err error
 		s, err = d.tryStatus()
-		return err == nil && slices.Contains(states, s.State)
+		return err == nil && slices.Contains(states, string(s.State))
 	})
 	return s
 }

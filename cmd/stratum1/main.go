@@ -29,6 +29,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"run":      {"run the daemon from a config file", cmdRun},
 		"sim":      {"run the whole appliance on a simulated receiver", cmdSim},
+		"replay":   {"play a recording (run/sim --record) through the time path and print its decisions", cmdReplay},
 		"version":  {"print the version", cmdVersion},
 		"gps":      {"decode NMEA captures, watch or configure a receiver (gps decode|watch|configure)", cmdGPS},
 		"pps":      {"watch the pulse-per-second input (pps watch)", cmdPPS},

@@ -24,6 +24,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlagSet("run", stderr)
 	path := fs.String("config", "", "configuration file (TOML); defaults fit a Raspberry Pi with a GPS hat")
 	noAdjust := fs.Bool("no-clock-adjust", false, "never change the system clock: observe and serve only")
+	record := fs.String("record", "", "write every input of the time path, and its decisions, to `FILE` as JSON lines\n(see docs/replay.md; stratum1 replay FILE plays it back)")
 	var ov overrides
 	ov.declare(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -59,20 +60,21 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		hw.GPS = r
 	}
 	if cfg.GPS.Device != "" && cfg.PPS.Enabled() {
-		src, err := pps.Open(cfg.PPS)
-		if err != nil {
-			// Without a pulse the box still serves NMEA-disciplined time
-			// (refid GPS), with a larger error estimate.
-			log.Warn("no PPS input: disciplining to NMEA alone", "err", err)
-		} else {
-			defer src.Close()
-			hw.PPS = src
-			log.Info("pps capture", "device", src.Device(), "backend", src.Backend())
-		}
+		// Opened, and reopened with backoff, by the appliance: without a
+		// pulse the box still serves NMEA-disciplined time (refid GPS),
+		// with a larger error estimate.
+		ppsCfg := cfg.PPS
+		hw.OpenPPS = func() (pps.Source, error) { return pps.Open(ppsCfg) }
 	}
+	recording, err := openRecording(*record)
+	if err != nil {
+		return err
+	}
+	defer recording.Close()
 	a, err := appliance.New(appliance.Options{
 		Config: cfg, Hardware: hw, Logger: log, Version: version,
 		OnStateChange: func(_ appliance.State, desc string) { _ = sdnotify.Status(desc) },
+		Record:        recording.writer(),
 	})
 	if err != nil {
 		return err

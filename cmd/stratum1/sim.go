@@ -16,6 +16,7 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	s, virtual, asJSON := simFlags(fs)
 	var rt realtimeFlags
 	rt.declare(fs)
+	record := fs.String("record", "", "write every input of the time path, and its decisions, to `FILE` as JSON lines\n(see docs/replay.md; stratum1 replay FILE plays it back)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -26,11 +27,17 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := s.Validate(); err != nil {
 		return err
 	}
+	recording, err := openRecording(*record)
+	if err != nil {
+		return err
+	}
+	defer recording.Close()
 	if !*virtual {
+		rt.record = recording.writer()
 		return runRealtimeSim(ctx, *s, rt, stdout, stderr)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	sum, _, err := sim.RunVirtual(ctx, *s, log)
+	sum, _, err := sim.RunVirtualTo(ctx, *s, log, recording.writer())
 	if err != nil {
 		return err
 	}
@@ -71,6 +78,8 @@ func simFlags(fs *flag.FlagSet) (s *sim.Settings, virtual, asJSON *bool) {
 		s.Start = t.UTC()
 		return err
 	})
+	fs.IntVar(&s.Peers, "sim-peers", 0, "virtual mode: simulated upstream NTP peers that cross-check the receiver (0: none)")
+	fs.Var(sim.WindowsFlag(&s.PeersDown), "peers-down", "virtual mode: the simulated peers unreachable for LENGTH@START (repeatable)")
 	fs.StringVar(&s.Listen, "listen", s.Listen, "real-time mode: serve NTP on ADDR:PORT")
 	fs.StringVar(&s.HTTP, "http", s.HTTP, "real-time mode: status and dashboard on ADDR:PORT")
 	return s, virtual, asJSON

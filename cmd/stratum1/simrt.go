@@ -15,6 +15,7 @@ import (
 	"stratum1/config"
 	"stratum1/gps"
 	"stratum1/peer"
+	"stratum1/pps"
 	"stratum1/sim"
 )
 
@@ -46,9 +47,10 @@ func runRealtimeSim(ctx context.Context, s sim.Settings, rt realtimeFlags, stdou
 	// ClockAdjust: the discipline does steer a clock here, the simulated one.
 	hw := appliance.Hardware{Clock: clock, ServeTime: clock.At, GPS: reader, ClockAdjust: true}
 	if !s.NoPPS {
-		hw.PPS = sim.NewPulseSource(s, clock)
+		pulses := sim.NewPulseSource(s, clock)
+		hw.OpenPPS = func() (pps.Source, error) { return pulses, nil }
 	}
-	a, err := appliance.New(appliance.Options{Config: cfg, Hardware: hw, Logger: log, Version: version})
+	a, err := appliance.New(appliance.Options{Config: cfg, Hardware: hw, Logger: log, Version: version, Record: rt.record})
 	if err != nil {
 		return err
 	}
@@ -72,6 +74,7 @@ type realtimeFlags struct {
 	config         string
 	servers, pools stringList
 	poll           time.Duration
+	record         io.Writer // --record's file; nil: none
 }
 
 func (p *realtimeFlags) declare(fs *flag.FlagSet) {

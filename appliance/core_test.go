@@ -1,0 +1,125 @@
+package appliance
+
+import (
+	"testing"
+	"time"
+
+	"stratum1/discipline"
+	"stratum1/gps"
+	"stratum1/ntp"
+	"stratum1/peer"
+	"stratum1/pps"
+)
+
+// stepClock is a clock that accepts every adjustment and keeps the steps.
+type stepClock struct{ steps []time.Duration }
+
+func (c *stepClock) Now() time.Time                                   { return time.Time{} }
+func (c *stepClock) Frequency() (float64, error)                      { return 0, nil }
+func (c *stepClock) SetFrequency(float64) error                       { return nil }
+func (c *stepClock) Step(d time.Duration) error                       { c.steps = append(c.steps, d); return nil }
+func (c *stepClock) SetLeap(ntp.Leap) error                           { return nil }
+func (c *stepClock) SetSync(bool, time.Duration, time.Duration) error { return nil }
+
+func newTestCore(t *testing.T, clk discipline.Clock, start time.Time) *Core {
+	t.Helper()
+	cfg := CoreConfig{Discipline: discipline.DefaultConfig(), PPS: pps.DefaultConfig(), GPSRecoverAfter: time.Minute}
+	cfg.Discipline.DriftFile, cfg.Discipline.LeapFile = "", ""
+	cfg.Discipline.NMEALatency = 150 * time.Millisecond
+	c, err := NewCore(cfg, clk, start, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Without a PPS device, valid NMEA epochs steer the clock: a clock 2 s
+// ahead is stepped back in the call that hands over the deciding epoch,
+// and the step comes back as an action.
+func TestCoreStepsOnNMEAAlone(t *testing.T) {
+	clk := &stepClock{}
+	utc := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	off := 2*time.Second + 150*time.Millisecond // clock ahead, plus the NMEA latency
+	c := newTestCore(t, clk, utc.Add(off))
+	var stepped time.Duration
+	for i := range 10 {
+		sec := utc.Add(time.Duration(i) * time.Second)
+		arrival := sec.Add(off + stepped)
+		for _, a := range c.Epoch(arrival, gps.Epoch{Time: sec, Valid: true, Mode: 3, Arrival: arrival}, c.Steps()) {
+			if a.Kind == ActionStep {
+				stepped += a.Step
+			}
+		}
+		c.Tick(arrival.Add(500 * time.Millisecond))
+	}
+	if len(clk.steps) != 1 || stepped != clk.steps[0] || c.Steps() != 1 {
+		t.Fatalf("steps %v, actions stepped %v", clk.steps, stepped)
+	}
+	if d := stepped + 2*time.Second; d < -10*time.Millisecond || d > 10*time.Millisecond {
+		t.Errorf("stepped %v, want about -2s", stepped)
+	}
+	if v := c.View(utc.Add(10 * time.Second)); v.State != Acquiring && v.State != Locked {
+		t.Errorf("state %s after 10 epochs", v.State)
+	}
+}
+
+// An input read before a step is moved into the clock's new scale; one
+// older than the steps kept is dropped.
+func TestCoreRebasesInputsFromBeforeAStep(t *testing.T) {
+	c := newTestCore(t, &stepClock{}, time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	t0 := time.Date(2026, 3, 1, 12, 0, 5, 0, time.UTC)
+	chimers := []time.Duration{2 * time.Second, 2100 * time.Millisecond}
+	c.Peers(t0, peer.Selection{OK: true, Offset: 2 * time.Second, TrueChimers: chimers})
+	c.stepped(-2 * time.Second)
+	c.stepped(time.Second)
+	if c.sel.Offset != time.Second || c.sel.TrueChimers[1] != 1100*time.Millisecond || chimers[1] != 2100*time.Millisecond {
+		t.Errorf("the peers' selection after the steps: %v %v (the caller's: %v)", c.sel.Offset, c.sel.TrueChimers, chimers)
+	}
+	tests := []struct {
+		gen  uint64
+		want time.Time
+	}{
+		{0, t0.Add(-time.Second)},
+		{1, t0.Add(time.Second)},
+		{2, t0},
+		{7, t0}, // from the future: nothing to undo
+	}
+	for _, tt := range tests {
+		if got, ok := c.rebase(t0, tt.gen); !ok || !got.Equal(tt.want) {
+			t.Errorf("gen %d: %v %v, want %v", tt.gen, got, ok, tt.want)
+		}
+	}
+	for range keptSteps {
+		c.stepped(time.Millisecond)
+	}
+	if _, ok := c.rebase(t0, 0); ok {
+		t.Error("an input from before more steps than are kept was re-based")
+	}
+	before := c.stale
+	c.Edge(t0, pps.Edge{Local: t0, Seq: 1}, 0)
+	if c.stale != before+1 {
+		t.Error("a stale edge was not counted")
+	}
+}
+
+func TestStateReason(t *testing.T) {
+	tests := []struct {
+		prev State
+		o    Observation
+		want string
+	}{
+		{Locked, Observation{GPSDistrusted: true}, "GPS disagrees with the peers"},
+		{Holdover, Observation{HoldoverLimit: true}, "holdover limit reached"},
+		{Acquiring, Observation{TimeKnown: true, Disciplined: true, SourceFresh: true}, "disciplined to GPS"},
+		{Locked, Observation{TimeKnown: true, Disciplined: true}, "GPS samples lost"},
+		{NoTime, Observation{TimeKnown: true}, "GPS time known, loop not locked"},
+		{NoTime, Observation{PeersUsable: true}, "no GPS time; peers usable"},
+		{Locked, Observation{}, "no usable source"},
+		{Locked, Observation{TimeKnown: true, PeersUsable: true}, "GPS not disciplined"},
+	}
+	for _, tt := range tests {
+		if got := stateReason(tt.prev, tt.o); got != tt.want {
+			t.Errorf("%s %+v: %q, want %q", tt.prev, tt.o, got, tt.want)
+		}
+	}
+}
