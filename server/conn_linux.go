@@ -55,6 +55,7 @@ type worker struct {
 	c      Counters
 	kernRx bool // the kernel stamps every datagram's arrival
 	gather coalescer
+	extBuf []byte // replies with extension fields (NTS), made on first use
 }
 
 // skippable reports whether failing to listen on ap should only be logged:
@@ -219,6 +220,8 @@ func (w *worker) process() {
 		case outControl:
 			w.ctlIdx[w.nctl] = uint8(i)
 			w.nctl++
+		case outExt:
+			w.serveExt(i, rxTime, dst, ifindex)
 		}
 	}
 }

@@ -16,6 +16,7 @@ const (
 	outDrop    outcome = iota // no reply
 	outReply                  // send the 48-byte reply built in out
 	outControl                // hand the request to the control handler
+	outExt                    // serve it through the extensions hook (serveExt)
 )
 
 // replyLen is the length of every NTP reply: a bare header. Extension fields
@@ -28,6 +29,7 @@ const xmitOffset = 40
 
 type policyBox struct{ p Policy }
 type controlBox struct{ c Control }
+type extBox struct{ e Extensions }
 
 // handler is the sans-IO core of the responder: it turns one request, its
 // source and its receive time into a reply. It does not allocate.
@@ -39,6 +41,7 @@ type handler struct {
 	serveTime func(time.Time) time.Time
 	policy    atomic.Pointer[policyBox]
 	control   atomic.Pointer[controlBox]
+	ext       atomic.Pointer[extBox]
 }
 
 // served maps a system-clock reading to the served clock.
@@ -92,6 +95,9 @@ func (h *handler) handle(req []byte, src netip.AddrPort, rx time.Time, out []byt
 	}
 	switch verdict {
 	case Serve:
+		if len(req) > ntp.HeaderLen && h.ext.Load() != nil {
+			return outExt
+		}
 		h.reply(req, version, rx, out)
 		c.Answered++
 	case KissDeny:
@@ -188,4 +194,23 @@ func kiss(req []byte, version uint8, rx time.Time, code ntp.RefID, out []byte) {
 // stampXmit writes the transmit timestamp t into a reply built by handle.
 func stampXmit(out []byte, t ntp.Time) {
 	binary.BigEndian.PutUint64(out[xmitOffset:], uint64(t))
+}
+
+// serveExt builds the reply to a request that handle passed on as outExt
+// into out (at least len(req) bytes), stamped with the transmit time xmit,
+// and returns its length, 0 to drop. Off the plain path: it may allocate.
+func (h *handler) serveExt(req []byte, rx time.Time, xmit func() time.Time, out []byte, c *Counters) int {
+	version, _, _ := ntp.PeekMode(req)
+	h.reply(req, version, rx, out)
+	stampXmit(out, ntp.TimeFrom(h.served(xmit())))
+	n := replyLen
+	if eb := h.ext.Load(); eb != nil {
+		n = eb.e.HandleExtensions(req, out)
+	}
+	if n < replyLen || n > len(req) || n > len(out) {
+		c.Dropped[DropMalformed]++
+		return 0
+	}
+	c.Answered++
+	return n
 }
