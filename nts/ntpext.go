@@ -111,10 +111,14 @@ func (s *Server) HandleExtensions(req, out []byte) int {
 	if err != nil {
 		return s.nak(r, out)
 	}
-	// Encrypted extension fields may carry more placeholders. Decrypt in
-	// place in a copy: the request buffer belongs to the caller.
-	var plainBuf [2048]byte
-	plain, err := aead.Open(plainBuf[:0], r.nonce, r.ct, req[:r.authOff])
+	// Encrypted extension fields may carry more placeholders. Decrypt
+	// into out after the header, which the reply overwrites later: the
+	// request buffer belongs to the caller.
+	if len(out) < len(req) {
+		s.c.dropped.Add(1)
+		return 0
+	}
+	plain, err := aead.Open(out[ntp.HeaderLen:ntp.HeaderLen], r.nonce, r.ct, req[:r.authOff])
 	if err != nil {
 		return s.nak(r, out)
 	}
