@@ -15,6 +15,7 @@ import (
 	"stratum1/access"
 	"stratum1/discipline"
 	"stratum1/gps"
+	"stratum1/nts"
 	"stratum1/peer"
 	"stratum1/pps"
 	"stratum1/server"
@@ -30,6 +31,7 @@ type Config struct {
 	Peers      peer.Config       `toml:"peers"`
 	Access     access.Config     `toml:"access"`
 	HTTP       status.HTTPConfig `toml:"http"`
+	NTS        nts.Config        `toml:"nts"`
 	Log        Log               `toml:"log"`
 }
 
@@ -48,6 +50,7 @@ func Default() Config {
 		Peers:      peer.DefaultConfig(),
 		Access:     access.DefaultConfig(),
 		HTTP:       status.DefaultHTTPConfig(),
+		NTS:        nts.DefaultConfig(),
 		Log:        Log{Level: "info"},
 	}
 }
@@ -106,6 +109,7 @@ func (c Config) Validate() error {
 		{"peers", c.Peers.Validate()},
 		{"access", c.Access.Validate()},
 		{"http", c.HTTP.Validate()},
+		{"nts", c.NTS.Validate()},
 	}
 	for _, ch := range checks {
 		if ch.err != nil {

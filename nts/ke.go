@@ -124,8 +124,8 @@ func (s *Server) response(c2s, s2c []byte) []byte {
 	if s.cfg.NTPServer != "" {
 		out = AppendRecord(out, Record{Critical: true, Type: recServer, Body: []byte(s.cfg.NTPServer)})
 	}
-	if s.ntpPort != 0 && s.ntpPort != 123 {
-		out = AppendRecord(out, Record{Critical: true, Type: recPort, Body: u16s(uint16(s.ntpPort))})
+	if port := s.ntpPort.Load(); port != 0 && port != 123 {
+		out = AppendRecord(out, Record{Critical: true, Type: recPort, Body: u16s(uint16(port))})
 	}
 	var cookie [CookieLen]byte
 	for range cookiesPerKE {

@@ -35,7 +35,7 @@ type Server struct {
 	keys    *keyring
 	certs   certStore
 	tls     *tls.Config
-	ntpPort int
+	ntpPort atomic.Int32
 	sem     chan struct{}
 	c       counters
 
@@ -58,10 +58,8 @@ func New(cfg Config, ntpPort int, opts ...Option) (*Server, error) {
 	if !cfg.Enabled() {
 		return nil, errors.New("nts: no listen address")
 	}
-	s := &Server{cfg: cfg, log: slog.Default(), ntpPort: ntpPort, sem: make(chan struct{}, cfg.MaxSessions)}
-	if cfg.NTPPort != 0 {
-		s.ntpPort = cfg.NTPPort
-	}
+	s := &Server{cfg: cfg, log: slog.Default(), sem: make(chan struct{}, cfg.MaxSessions)}
+	s.SetNTPPort(ntpPort)
 	for _, o := range opts {
 		o(s)
 	}
@@ -82,9 +80,25 @@ func New(cfg Config, ntpPort int, opts ...Option) (*Server, error) {
 	return s, nil
 }
 
+// SetNTPPort sets the port announced to clients (when the configuration
+// names none): the one the responder actually bound.
+func (s *Server) SetNTPPort(port int) {
+	if s.cfg.NTPPort != 0 {
+		port = s.cfg.NTPPort
+	}
+	s.ntpPort.Store(int32(port))
+}
+
 // ReloadCertificate re-reads the certificate and key files; on error the
 // one in use stays. Sessions in progress keep theirs.
 func (s *Server) ReloadCertificate() error { return s.certs.load() }
+
+// FillStatus writes the counters into m (the status model's NTS map).
+func (s *Server) FillStatus(m map[string]uint64) {
+	c := s.Counters()
+	m["ke_sessions"], m["ke_errors"], m["ke_refused"] = c.KESessions, c.KEErrors, c.KERefused
+	m["cookies_issued"], m["requests"], m["naks"], m["dropped"] = c.CookiesIssued, c.Requests, c.NAKs, c.Dropped
+}
 
 // Counters returns the totals.
 func (s *Server) Counters() Counters {
@@ -132,7 +146,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Lock()
 	ln := s.ln
 	s.mu.Unlock()
-	s.log.Info("serving NTS-KE", "addr", ln.Addr(), "ntp_port", s.ntpPort)
+	s.log.Info("serving NTS-KE", "addr", ln.Addr(), "ntp_port", s.ntpPort.Load())
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
