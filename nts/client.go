@@ -159,7 +159,15 @@ var (
 
 // ParseReply checks a reply to a request with unique identifier uid,
 // stores the cookies it carries, and returns its header.
-func (s *Session) ParseReply(b, uid []byte) (ntp.Header, error) {
+func (s *Session) ParseReply(b, uid []byte) (ntp.Header, error) { return s.parseReply(b, uid, true) }
+
+// Verify checks a reply like ParseReply but keeps none of its cookies.
+func (s *Session) Verify(b, uid []byte) error {
+	_, err := s.parseReply(b, uid, false)
+	return err
+}
+
+func (s *Session) parseReply(b, uid []byte, keep bool) (ntp.Header, error) {
 	var h ntp.Header
 	if err := h.Decode(b); err != nil {
 		return h, err
@@ -184,10 +192,37 @@ func (s *Session) ParseReply(b, uid []byte) (ntp.Header, error) {
 		if n < extHeaderLen || n > len(plain) {
 			break
 		}
-		if typ == ExtCookie {
+		if typ == ExtCookie && keep {
 			s.Cookies = append(s.Cookies, bytes.Clone(plain[extHeaderLen:n]))
 		}
 		plain = plain[n:]
 	}
 	return h, nil
+}
+
+// Sealer re-authenticates copies of a request template after their header
+// changed: how the load generator sends many requests on one cookie, as a
+// client that reuses its cookie would (the server keeps no state to notice).
+type Sealer struct {
+	aead                      *siv.SIV
+	authOff, nonceOff, tagOff int
+}
+
+// Template builds a request with unique identifier uid on the session's
+// newest cookie, without using the cookie up, asking for one cookie back.
+func (s *Session) Template(uid []byte) ([]byte, Sealer, bool) {
+	keep := s.Cookies
+	b, ok := s.Request(nil, 0, uid, 0)
+	s.Cookies = keep
+	if !ok {
+		return nil, Sealer{}, false
+	}
+	authOff := len(b) - (extHeaderLen + 4 + nonceLen + siv.Overhead)
+	return b, Sealer{aead: s.c2s, authOff: authOff, nonceOff: authOff + 8, tagOff: authOff + 8 + nonceLen}, true
+}
+
+// Seal recomputes the authenticator of b, a copy of the template whose
+// header has changed. It does not allocate.
+func (r Sealer) Seal(b []byte) {
+	r.aead.Seal(b[r.tagOff:r.tagOff], b[r.nonceOff:r.tagOff], nil, b[:r.authOff])
 }

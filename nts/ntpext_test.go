@@ -204,3 +204,36 @@ func BenchmarkNTSRequest(b *testing.B) {
 		}
 	}
 }
+
+func TestTemplateSealer(t *testing.T) {
+	cfg, roots := testConfig(t)
+	s := startServer(t, cfg, 123)
+	sess := keyExchange(t, s, roots)
+	uid := newUID(t)
+	tmpl, sealer, ok := sess.Template(uid)
+	if !ok || len(sess.Cookies) != cookiesPerKE {
+		t.Fatalf("template: ok %v, %d cookies left", ok, len(sess.Cookies))
+	}
+	for i := 0; i < 3; i++ {
+		b := bytes.Clone(tmpl)
+		b[47] = byte(i + 1) // a new transmit timestamp
+		if got := serve(s, b); !errors.Is(sess.Verify(got, uid), ErrNAK) {
+			t.Fatalf("unsealed change not refused")
+		}
+		sealer.Seal(b)
+		reply := serve(s, b)
+		if err := sess.Verify(reply, uid); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if len(reply) != len(b) {
+			t.Errorf("reply %d bytes, request %d", len(reply), len(b))
+		}
+	}
+	if len(sess.Cookies) != cookiesPerKE {
+		t.Error("Verify kept cookies")
+	}
+	b := bytes.Clone(tmpl)
+	if n := testing.AllocsPerRun(100, func() { sealer.Seal(b) }); n != 0 {
+		t.Errorf("%v allocations per seal", n)
+	}
+}
