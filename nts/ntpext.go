@@ -107,7 +107,7 @@ func (s *Server) HandleExtensions(req, out []byte) int {
 	if !s.keys.openCookie(r.cookie, c2s[:], s2c[:]) {
 		return s.nak(r, out)
 	}
-	aead, err := siv.New(c2s[:])
+	aead, err := siv.NewLazy(c2s[:])
 	if err != nil {
 		return s.nak(r, out)
 	}

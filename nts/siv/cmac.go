@@ -19,13 +19,15 @@ type cmac struct {
 	k1, k2 block
 }
 
-func newCMAC(b cipher.Block) cmac {
-	m := cmac{b: b}
-	var l block
-	b.Encrypt(l[:], l[:])
-	m.k1 = dbl(l)
+// init sets the key's cipher and derives the subkeys, using tmp (which it
+// zeroes) for the block the cipher encrypts.
+func (m *cmac) init(b cipher.Block, tmp *block) {
+	m.b = b
+	*tmp = block{}
+	b.Encrypt(tmp[:], tmp[:])
+	m.k1 = dbl(*tmp)
 	m.k2 = dbl(m.k1)
-	return m
+	*tmp = block{}
 }
 
 // dbl multiplies a block by x in GF(2^128) (RFC 5297 section 2.3).

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // Overhead is the length of the synthetic IV that precedes the ciphertext.
@@ -21,9 +22,15 @@ var ErrOpen = errors.New("siv: message authentication failed")
 
 // SIV is AES-SIV under one key. It is safe for concurrent use.
 type SIV struct {
-	mac  cmac
-	ctr  cipher.Block
-	pool sync.Pool // of *scratch
+	mac    cmac
+	ctr    cipher.Block // nil until needed (see NewLazy)
+	ctrKey [32]byte     // the CTR key, kept only while ctr is nil
+	keyLen int          // of ctrKey
+	// own is the scratch of the first user at a time, so that a SIV made
+	// for one message allocates none; others share the pool.
+	own   scratch
+	owned atomic.Bool
+	pool  sync.Pool // of *scratch
 }
 
 // New returns AES-SIV for a key of 32, 48 or 64 bytes: the first half is the
@@ -35,18 +42,56 @@ func New(key []byte) (*SIV, error) {
 	default:
 		return nil, fmt.Errorf("siv: key of %d bytes, want 32, 48 or 64", len(key))
 	}
+	s, err := NewLazy(key)
+	if err != nil {
+		return nil, err
+	}
+	if s.ctr, err = aes.NewCipher(s.ctrKey[:s.keyLen]); err != nil {
+		return nil, fmt.Errorf("siv: %w", err)
+	}
+	clear(s.ctrKey[:])
+	return s, nil
+}
+
+// NewLazy is New for a SIV used by one goroutine: it expands the CTR key
+// only when a message has data to encrypt or decrypt (authenticating an
+// empty plaintext needs only the CMAC key), and it keeps key until then,
+// so key must not change. A SIV from NewLazy is not safe for concurrent
+// use until its first Seal or Open with data has returned. It copies key.
+func NewLazy(key []byte) (*SIV, error) {
+	switch len(key) {
+	case 32, 48, 64:
+	default:
+		return nil, fmt.Errorf("siv: key of %d bytes, want 32, 48 or 64", len(key))
+	}
 	half := len(key) / 2
 	b1, err := aes.NewCipher(key[:half])
 	if err != nil {
 		return nil, fmt.Errorf("siv: %w", err)
 	}
-	b2, err := aes.NewCipher(key[half:])
-	if err != nil {
-		return nil, fmt.Errorf("siv: %w", err)
-	}
-	s := &SIV{mac: newCMAC(b1), ctr: b2}
+	s := &SIV{keyLen: half}
+	copy(s.ctrKey[:], key[half:])
+	// The subkeys' block goes through the SIV's own scratch: a local
+	// handed to a cipher.Block would escape to the heap.
+	s.mac.init(b1, &s.own.t)
 	s.pool.New = func() any { return new(scratch) }
 	return s, nil
+}
+
+// get returns a scratch area: the SIV's own when free, else a pooled one.
+func (s *SIV) get() *scratch {
+	if s.owned.CompareAndSwap(false, true) {
+		return &s.own
+	}
+	return s.pool.Get().(*scratch)
+}
+
+func (s *SIV) put(w *scratch) {
+	if w == &s.own {
+		s.owned.Store(false)
+		return
+	}
+	s.pool.Put(w)
 }
 
 // scratch holds what one Seal or Open works on; it is pooled, since
@@ -87,6 +132,17 @@ func (s *SIV) s2v(w *scratch, ad [][]byte, p []byte) block {
 // xorCTR encrypts or decrypts src into dst (same length, may alias exactly)
 // in counter mode from the synthetic IV v, with bits 31 and 63 cleared.
 func (s *SIV) xorCTR(w *scratch, dst, src []byte, v block) {
+	if len(src) == 0 {
+		return
+	}
+	if s.ctr == nil {
+		b, err := aes.NewCipher(s.ctrKey[:s.keyLen])
+		if err != nil {
+			panic("siv: " + err.Error()) // the length was checked in NewLazy
+		}
+		s.ctr = b
+		clear(s.ctrKey[:])
+	}
 	w.ctr = v
 	w.ctr[8] &= 0x7f
 	w.ctr[12] &= 0x7f
@@ -111,8 +167,8 @@ func (s *SIV) SealVector(dst, plaintext []byte, ad ...[]byte) []byte {
 	if len(ad) > MaxComponents {
 		panic("siv: too many associated data components")
 	}
-	w := s.pool.Get().(*scratch)
-	defer s.pool.Put(w)
+	w := s.get()
+	defer s.put(w)
 	v := s.s2v(w, ad, plaintext)
 	ret, out := grow(dst, Overhead+len(plaintext))
 	// Encrypt first: out may be where plaintext already is, shifted.
@@ -129,8 +185,8 @@ func (s *SIV) OpenVector(dst, ciphertext []byte, ad ...[]byte) ([]byte, error) {
 	if len(ciphertext) < Overhead || len(ad) > MaxComponents {
 		return nil, ErrOpen
 	}
-	w := s.pool.Get().(*scratch)
-	defer s.pool.Put(w)
+	w := s.get()
+	defer s.put(w)
 	var v block
 	copy(v[:], ciphertext)
 	ct := ciphertext[Overhead:]

@@ -34,7 +34,8 @@ func TestCMAC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newCMAC(b)
+	var m cmac
+	m.init(b, new(block))
 	for _, tt := range tests {
 		p := unhex(t, msg)[:tt.n]
 		var w mac
@@ -180,5 +181,24 @@ func BenchmarkSeal(b *testing.B) {
 	b.SetBytes(int64(len(pt) + len(ad)))
 	for b.Loop() {
 		s.Seal(dst[:0], nonce, pt, ad)
+	}
+}
+
+func TestNewLazy(t *testing.T) {
+	key := bytes.Repeat([]byte{3}, 32)
+	nonce, ad := make([]byte, 16), []byte("ad")
+	eager, _ := New(key)
+	for _, pt := range [][]byte{nil, []byte("some plaintext longer than a block")} {
+		lazy, err := NewLazy(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := eager.Seal(nil, nonce, pt, ad)
+		if got := lazy.Seal(nil, nonce, pt, ad); !bytes.Equal(got, want) {
+			t.Fatalf("lazy seal of %d bytes differs", len(pt))
+		}
+		if (lazy.ctr == nil) != (len(pt) == 0) {
+			t.Errorf("CTR key expanded = %v for %d bytes", lazy.ctr != nil, len(pt))
+		}
 	}
 }
