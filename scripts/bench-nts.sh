@@ -3,7 +3,11 @@
 # with NTS-KE) against chronyd as an NTS server (ntsservercert/ntsserverkey,
 # -x: it never touches the clock), each pinned to CPU 0, loaded by
 # `stratum1 bench --nts-ke` pinned to CPU 1 on loopback: NTS-KE once, then a
-# cookie per request. Prints one JSON line per measurement.
+# cookie per request. Prints one JSON line per measurement. Servers run at
+# normal priority: BENCH_RT=1 runs them SCHED_FIFO at priority 20 as
+# scripts/bench.sh does, but then stratum1 stalls once its NTS path makes
+# the Go garbage collector run (pinned to one CPU, at real-time priority;
+# with GOGC=off it does not), see BENCHMARKS.md.
 #   RATES="10000 40000" DUR=5s KE_DUR=5s scripts/bench-nts.sh
 set -eu
 RATES=${RATES:-"10000 40000"}
@@ -52,6 +56,11 @@ run_server() {
 		;;
 	esac
 	PID=$!
+	# SCHED_FIFO priority 20, as chronyd -P 20 would run, all threads.
+	if [ "${BENCH_RT:-0}" = 1 ]; then
+		sleep 0.3
+		chrt -a -f -p 20 "$PID" >/dev/null 2>&1 || true
+	fi
 	for _ in $(seq 50); do
 		if "$OUT/stratum1" bench --quiet --nts-ke 127.0.0.1:$KE_PORT --nts-ca "$OUT/cert.pem" --rate 100 --duration 100ms 127.0.0.1:$NTP_PORT >/dev/null 2>&1; then
 			return 0
