@@ -107,7 +107,7 @@ func (s *Server) HandleExtensions(req, out []byte) int {
 	if !s.keys.openCookie(r.cookie, c2s[:], s2c[:]) {
 		return s.nak(r, out)
 	}
-	aead, err := siv.NewLazy(c2s[:])
+	keys, err := s.aeads.get(c2s[:], s2c[:])
 	if err != nil {
 		return s.nak(r, out)
 	}
@@ -118,7 +118,7 @@ func (s *Server) HandleExtensions(req, out []byte) int {
 		s.c.dropped.Add(1)
 		return 0
 	}
-	plain, err := aead.Open(out[ntp.HeaderLen:ntp.HeaderLen], r.nonce, r.ct, req[:r.authOff])
+	plain, err := keys.open.Open(out[ntp.HeaderLen:ntp.HeaderLen], r.nonce, r.ct, req[:r.authOff])
 	if err != nil {
 		return s.nak(r, out)
 	}
@@ -133,13 +133,13 @@ func (s *Server) HandleExtensions(req, out []byte) int {
 		}
 		off += n
 	}
-	return s.reply(r, req, out, c2s[:], s2c[:])
+	return s.reply(r, req, out, keys)
 }
 
 // reply builds the authenticated reply: the unique identifier echoed, then
 // the authenticator sealing fresh cookies, one per cookie and placeholder
 // sent, as many as fit in the request's length.
-func (s *Server) reply(r ntsRequest, req, out []byte, c2s, s2c []byte) int {
+func (s *Server) reply(r ntsRequest, req, out []byte, keys *aeadPair) int {
 	const cookieField = extHeaderLen + CookieLen // 104, a multiple of 4
 	const authFixed = extHeaderLen + 4 + nonceLen + siv.Overhead
 	off := ntp.HeaderLen + copy(out[ntp.HeaderLen:], r.uid)
@@ -149,10 +149,6 @@ func (s *Server) reply(r ntsRequest, req, out []byte, c2s, s2c []byte) int {
 	}
 	if off+authFixed+k*cookieField > len(req) || off+authFixed+k*cookieField > len(out) {
 		s.c.dropped.Add(1)
-		return 0
-	}
-	aead, err := siv.New(s2c)
-	if err != nil {
 		return 0
 	}
 	authOff := off
@@ -168,10 +164,10 @@ func (s *Server) reply(r ntsRequest, req, out []byte, c2s, s2c []byte) int {
 	for i := 0; i < k; i++ {
 		binary.BigEndian.PutUint16(out[p:], ExtCookie)
 		binary.BigEndian.PutUint16(out[p+2:], cookieField)
-		s.keys.sealCookie(out[p+extHeaderLen:p+cookieField], c2s, s2c)
+		s.keys.sealCookie(out[p+extHeaderLen:p+cookieField], keys.c2s[:], keys.s2c[:])
 		p += cookieField
 	}
-	aead.Seal(out[ctOff:ctOff], nonce, out[ctOff+siv.Overhead:p], out[:authOff])
+	keys.seal.Seal(out[ctOff:ctOff], nonce, out[ctOff+siv.Overhead:p], out[:authOff])
 	s.c.cookies.Add(uint64(k))
 	s.c.requests.Add(1)
 	return p

@@ -33,6 +33,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	keys    *keyring
+	aeads   *aeadCache
 	certs   certStore
 	tls     *tls.Config
 	ntpPort atomic.Int32
@@ -72,6 +73,7 @@ func New(cfg Config, ntpPort int, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s.keys = keys
+	s.aeads = newAEADCache()
 	s.tls = &tls.Config{
 		MinVersion:     tls.VersionTLS13,
 		NextProtos:     []string{alpn},
