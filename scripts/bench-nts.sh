@@ -43,7 +43,8 @@ PID=
 stop() {
 	if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=; fi
 }
-trap 'stop; rm -rf "$OUT"' EXIT INT TERM
+trap 'stop; rm -rf "$OUT"' EXIT
+trap 'exit 1' INT TERM
 
 run_server() {
 	case $1 in
