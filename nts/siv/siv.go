@@ -22,10 +22,8 @@ var ErrOpen = errors.New("siv: message authentication failed")
 
 // SIV is AES-SIV under one key. It is safe for concurrent use.
 type SIV struct {
-	mac    cmac
-	ctr    cipher.Block // nil until needed (see NewLazy)
-	ctrKey [32]byte     // the CTR key, kept only while ctr is nil
-	keyLen int          // of ctrKey
+	mac cmac
+	ctr cipher.Block
 	// own is the scratch of the first user at a time, so that a SIV made
 	// for one message allocates none; others share the pool.
 	own   scratch
@@ -42,35 +40,16 @@ func New(key []byte) (*SIV, error) {
 	default:
 		return nil, fmt.Errorf("siv: key of %d bytes, want 32, 48 or 64", len(key))
 	}
-	s, err := NewLazy(key)
-	if err != nil {
-		return nil, err
-	}
-	if s.ctr, err = aes.NewCipher(s.ctrKey[:s.keyLen]); err != nil {
-		return nil, fmt.Errorf("siv: %w", err)
-	}
-	clear(s.ctrKey[:])
-	return s, nil
-}
-
-// NewLazy is New for a SIV used by one goroutine: it expands the CTR key
-// only when a message has data to encrypt or decrypt (authenticating an
-// empty plaintext needs only the CMAC key), and it keeps key until then,
-// so key must not change. A SIV from NewLazy is not safe for concurrent
-// use until its first Seal or Open with data has returned. It copies key.
-func NewLazy(key []byte) (*SIV, error) {
-	switch len(key) {
-	case 32, 48, 64:
-	default:
-		return nil, fmt.Errorf("siv: key of %d bytes, want 32, 48 or 64", len(key))
-	}
 	half := len(key) / 2
 	b1, err := aes.NewCipher(key[:half])
 	if err != nil {
 		return nil, fmt.Errorf("siv: %w", err)
 	}
-	s := &SIV{keyLen: half}
-	copy(s.ctrKey[:], key[half:])
+	b2, err := aes.NewCipher(key[half:])
+	if err != nil {
+		return nil, fmt.Errorf("siv: %w", err)
+	}
+	s := &SIV{ctr: b2}
 	// The subkeys' block goes through the SIV's own scratch: a local
 	// handed to a cipher.Block would escape to the heap.
 	s.mac.init(b1, &s.own.t)
@@ -132,17 +111,6 @@ func (s *SIV) s2v(w *scratch, ad [][]byte, p []byte) block {
 // xorCTR encrypts or decrypts src into dst (same length, may alias exactly)
 // in counter mode from the synthetic IV v, with bits 31 and 63 cleared.
 func (s *SIV) xorCTR(w *scratch, dst, src []byte, v block) {
-	if len(src) == 0 {
-		return
-	}
-	if s.ctr == nil {
-		b, err := aes.NewCipher(s.ctrKey[:s.keyLen])
-		if err != nil {
-			panic("siv: " + err.Error()) // the length was checked in NewLazy
-		}
-		s.ctr = b
-		clear(s.ctrKey[:])
-	}
 	w.ctr = v
 	w.ctr[8] &= 0x7f
 	w.ctr[12] &= 0x7f

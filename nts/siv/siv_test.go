@@ -183,22 +183,3 @@ func BenchmarkSeal(b *testing.B) {
 		s.Seal(dst[:0], nonce, pt, ad)
 	}
 }
-
-func TestNewLazy(t *testing.T) {
-	key := bytes.Repeat([]byte{3}, 32)
-	nonce, ad := make([]byte, 16), []byte("ad")
-	eager, _ := New(key)
-	for _, pt := range [][]byte{nil, []byte("some plaintext longer than a block")} {
-		lazy, err := NewLazy(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := eager.Seal(nil, nonce, pt, ad)
-		if got := lazy.Seal(nil, nonce, pt, ad); !bytes.Equal(got, want) {
-			t.Fatalf("lazy seal of %d bytes differs", len(pt))
-		}
-		if (lazy.ctr == nil) != (len(pt) == 0) {
-			t.Errorf("CTR key expanded = %v for %d bytes", lazy.ctr != nil, len(pt))
-		}
-	}
-}
