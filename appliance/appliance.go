@@ -18,6 +18,7 @@ import (
 	"stratum1/discipline"
 	"stratum1/gps"
 	"stratum1/ntp"
+	"stratum1/nts"
 	"stratum1/peer"
 	"stratum1/pps"
 	"stratum1/server"
@@ -86,6 +87,7 @@ type Appliance struct {
 	policy  access.Reloadable
 	control *control.Handler
 	resp    *server.Responder
+	nts     *nts.Server // nil without an [nts] section
 	history *status.History
 
 	mu      sync.Mutex // guards the fields below
@@ -148,6 +150,13 @@ func New(opts Options) (*Appliance, error) {
 	if hw.ServeTime != nil {
 		srvOpts = append(srvOpts, server.WithClock(hw.ServeTime))
 	}
+	if opts.Config.NTS.Enabled() {
+		a.nts, err = nts.New(opts.Config.NTS, 0, nts.WithLogger(log.With("part", "nts")))
+		if err != nil {
+			return nil, err
+		}
+		srvOpts = append(srvOpts, server.WithExtensions(a.nts))
+	}
 	a.resp, err = server.New(opts.Config.Server, &a.served, srvOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -169,6 +178,14 @@ func (a *Appliance) Listen() (ntpAddrs []string, httpURL string, err error) {
 	}
 	for _, ap := range a.resp.Addrs() {
 		ntpAddrs = append(ntpAddrs, ap.String())
+	}
+	if a.nts != nil {
+		if addrs := a.resp.Addrs(); len(addrs) > 0 {
+			a.nts.SetNTPPort(int(addrs[0].Port()))
+		}
+		if err := a.nts.Listen(); err != nil {
+			return nil, "", err
+		}
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -193,6 +210,9 @@ func (a *Appliance) Run(ctx context.Context) error {
 	a.mu.Unlock()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.resp.Run(ctx) })
+	if a.nts != nil {
+		g.Go(func() error { return a.nts.Run(ctx) })
+	}
 	if httpLn != nil {
 		h := status.NewHandler(a, a.history)
 		h.Configure(httpCfg)
@@ -254,9 +274,15 @@ func (a *Appliance) Healthy() bool {
 }
 
 // Reload applies a new configuration to the parts that change without a
-// restart: access rules, rate limits and the query networks. The old
-// configuration stays when the new one is invalid.
+// restart: access rules, rate limits and the query networks, and re-reads
+// the NTS certificate and key. The old configuration stays when the new
+// one is invalid.
 func (a *Appliance) Reload(cfg config.Config) error {
+	if a.nts != nil {
+		if err := a.nts.ReloadCertificate(); err != nil {
+			return err
+		}
+	}
 	pol, err := a.policy.Load().Reload(cfg.Access)
 	if err != nil {
 		return fmt.Errorf("access: %w", err)

@@ -57,6 +57,7 @@ type worker struct {
 	gather coalescer
 	ts     txStamps // transmit timestamps of replies to interleaved clients
 	hwOn   bool     // the socket reports hardware timestamps (h.hw)
+	extBuf []byte   // replies with extension fields (NTS), made on first use
 }
 
 // skippable reports whether failing to listen on ap should only be logged:
@@ -245,6 +246,8 @@ func (w *worker) process() {
 		case outControl:
 			w.ctlIdx[w.nctl] = uint8(i)
 			w.nctl++
+		case outExt:
+			w.serveExt(i, rxTime, dst, ifindex)
 		}
 	}
 }

@@ -66,6 +66,14 @@ func (w *worker) serve() error {
 			if _, err := w.conn.WriteToUDPAddrPort(out, src); err != nil {
 				c.Dropped[DropSend]++
 			}
+		case outExt:
+			ext := make([]byte, len(buf))
+			if m := w.h.serveExt(buf[:n], rx, time.Now, ext, &c); m > 0 {
+				if _, err := w.conn.WriteToUDPAddrPort(ext[:m], src); err != nil {
+					c.Answered--
+					c.Dropped[DropSend]++
+				}
+			}
 		case outControl:
 			if cb := w.h.control.Load(); cb != nil && cb.c != nil {
 				for _, resp := range cb.c.HandleControl(buf[:n], src) {

@@ -37,6 +37,9 @@ func WithPolicy(p Policy) Option { return func(r *Responder) { r.SetPolicy(p) } 
 // WithControl sets the mode 6 handler (nil drops mode 6).
 func WithControl(c Control) Option { return func(r *Responder) { r.SetControl(c) } }
 
+// WithExtensions sets the handler of requests with extension fields (NTS).
+func WithExtensions(e Extensions) Option { return func(r *Responder) { r.SetExtensions(e) } }
+
 // WithClock serves the clock that f maps system-clock readings to, instead
 // of the system clock: receive and transmit timestamps are taken from the
 // kernel and by the system clock as usual, then mapped. The simulator uses it.
@@ -71,6 +74,16 @@ func (r *Responder) SetPolicy(p Policy) { r.h.policy.Store(&policyBox{p}) }
 
 // SetControl replaces the mode 6 handler, safely while running.
 func (r *Responder) SetControl(c Control) { r.h.control.Store(&controlBox{c}) }
+
+// SetExtensions replaces the handler of requests with extension fields, nil
+// to answer them with a plain reply as before; safe while running.
+func (r *Responder) SetExtensions(e Extensions) {
+	if e == nil {
+		r.h.ext.Store(nil)
+		return
+	}
+	r.h.ext.Store(&extBox{e})
+}
 
 // Listen opens every socket: Workers per configured address, sharing the
 // port with SO_REUSEPORT. A port of 0 picks a free one, the same for all
