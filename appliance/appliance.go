@@ -16,6 +16,7 @@ import (
 	"stratum1/config"
 	"stratum1/discipline"
 	"stratum1/gps"
+	"stratum1/internal/loglevel"
 	"stratum1/ntp"
 	"stratum1/peer"
 	"stratum1/pps"
@@ -51,6 +52,8 @@ type Options struct {
 	Version  string
 	// Resolver for pool names; nil uses the system's.
 	Resolver peer.Resolver
+	// LogLevel, if set, is the level of Logger, which Reload changes.
+	LogLevel *loglevel.Var
 	// OnStateChange, if set, is called (without locks held) after every
 	// transition of the state machine, with a one-line description: the
 	// daemon passes it to systemd as its status.
@@ -59,13 +62,14 @@ type Options struct {
 
 // Appliance is the whole daemon.
 type Appliance struct {
-	cfg     config.Config
-	hw      Hardware
-	log     *slog.Logger
-	version string
-	started time.Time
-	onState func(State, string)
-	ticked  atomic.Int64 // clock reading of the last tick, unix ns: the watchdog's proof of life
+	cfg      config.Config
+	hw       Hardware
+	log      *slog.Logger
+	version  string
+	started  time.Time
+	onState  func(State, string)
+	logLevel *loglevel.Var
+	ticked   atomic.Int64 // clock reading of the last tick, unix ns: the watchdog's proof of life
 
 	served  atomic.Pointer[ntp.ServerState]
 	disc    *discipline.Discipline
@@ -83,7 +87,8 @@ type Appliance struct {
 	lastGPSAt     time.Time     // clock reading of the newest GPS sample
 	lastGPSOffset time.Duration // its offset, clock minus GPS
 	httpURL       string
-	httpLn        net.Listener  // bound by Listen
+	httpLn        net.Listener // bound by Listen
+	httpSrv       *status.LiveServer
 	lastEpoch     time.Time     // clock reading when the newest NMEA epoch arrived
 	stepSeen      time.Duration // the discipline's StepTotal already passed on
 	crossChecked  bool          // the peers have judged the GPS since the last step
@@ -105,7 +110,7 @@ func New(opts Options) (*Appliance, error) {
 	}
 	a := &Appliance{
 		cfg: opts.Config, hw: hw, log: log, version: opts.Version,
-		started: hw.Clock.Now(), onState: opts.OnStateChange,
+		started: hw.Clock.Now(), onState: opts.OnStateChange, logLevel: opts.LogLevel,
 		history: status.NewHistory(24*time.Hour, 10*time.Second),
 	}
 	a.served.Store(ntp.Unsynchronised(-20))
@@ -185,14 +190,15 @@ func (a *Appliance) Run(ctx context.Context) error {
 		return err
 	}
 	a.mu.Lock()
-	httpLn, httpCfg := a.httpLn, a.cfg.HTTP
+	if a.httpLn != nil && a.httpSrv == nil {
+		a.httpSrv = status.NewLiveServer(a.httpLn, a.cfg.HTTP, status.NewHandler(a, a.history))
+	}
+	httpSrv := a.httpSrv
 	a.mu.Unlock()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.resp.Run(ctx) })
-	if httpLn != nil {
-		h := status.NewHandler(a, a.history)
-		h.Configure(httpCfg)
-		g.Go(func() error { return status.Serve(ctx, status.LimitListener(httpLn, httpCfg.MaxConnections), h) })
+	if httpSrv != nil {
+		g.Go(func() error { return httpSrv.Run(ctx) })
 	}
 	if a.hw.GPS != nil {
 		g.Go(func() error { return a.hw.GPS.Run(ctx, a.onEpoch) })
@@ -235,22 +241,6 @@ func (a *Appliance) HTTPURL() string {
 func (a *Appliance) Healthy() bool {
 	last := a.ticked.Load()
 	return last == 0 || time.Since(time.Unix(0, last)) < 10*time.Second
-}
-
-// Reload applies a new configuration to the parts that change without a
-// restart: access rules, rate limits and the query networks. The old
-// configuration stays when the new one is invalid.
-func (a *Appliance) Reload(cfg config.Config) error {
-	pol, err := a.policy.Load().Reload(cfg.Access)
-	if err != nil {
-		return fmt.Errorf("access: %w", err)
-	}
-	a.policy.Store(pol)
-	a.control.SetAllowed(pol.QueryNetworks()...)
-	a.mu.Lock()
-	a.cfg.Access = cfg.Access
-	a.mu.Unlock()
-	return nil
 }
 
 func (a *Appliance) tickLoop(ctx context.Context) error {

@@ -26,7 +26,10 @@ func (a *Appliance) onEpoch(e gps.Epoch) {
 		// No pulse: the NMEA arrival time is the measurement.
 		if e.Valid {
 			s := discipline.Sample{Local: e.Arrival, True: e.Time, Source: discipline.NMEA}
-			a.gpsSample(s, s.Offset()-a.cfg.Discipline.NMEALatency)
+			a.mu.Lock()
+			latency := a.cfg.Discipline.NMEALatency
+			a.mu.Unlock()
+			a.gpsSample(s, s.Offset()-latency)
 		}
 		return
 	}
@@ -197,11 +200,12 @@ func (a *Appliance) update(now time.Time) {
 	}
 	prev, _ := a.machine.State()
 	state, changed := a.machine.Step(obs)
+	stepThreshold := a.cfg.Discipline.StepThreshold
 	if st.State == discipline.Locked && st.Source == discipline.PPS {
 		a.pairer.SetClockError(st.EstError * 4)
 	}
 	a.mu.Unlock()
-	served := a.servedState(state, sel)
+	served := a.servedState(state, sel, stepThreshold)
 	a.served.Store(served)
 	if changed {
 		a.log.Info("state change", "from", prev, "to", state, "stratum", served.Stratum,
@@ -236,7 +240,7 @@ type peerSelection struct {
 // servedState is what the responder answers with in state s. Only Locked
 // and Holdover serve the discipline's stratum-1 state, and only Peers the
 // peers': a box never serves stratum 1 before its clock is disciplined.
-func (a *Appliance) servedState(s State, sel peerSelection) *ntp.ServerState {
+func (a *Appliance) servedState(s State, sel peerSelection, stepThreshold time.Duration) *ntp.ServerState {
 	switch s {
 	case Locked, Holdover:
 		if st := a.disc.ServerState().Load(); st != nil && st.Synchronised() {
@@ -247,7 +251,7 @@ func (a *Appliance) servedState(s State, sel peerSelection) *ntp.ServerState {
 		// until the discipline has stepped it, the clock may be far off
 		// (a Pi without a real-time clock boots hours in the past). What
 		// is left of the offset counts as dispersion.
-		if sel.ok && sel.stratum < ntp.StratumUnsynchronised-1 && abs(sel.offset) <= a.cfg.Discipline.StepThreshold {
+		if sel.ok && sel.stratum < ntp.StratumUnsynchronised-1 && abs(sel.offset) <= stepThreshold {
 			return &ntp.ServerState{
 				Leap: sel.leap, Stratum: sel.stratum + 1, Precision: -20, RefID: sel.refID,
 				RootDelay: sel.rootDelay, RootDispersion: sel.rootDisp + abs(sel.offset), RefTime: sel.updated,
