@@ -221,11 +221,10 @@ func prefixed(p string, keys []string) []string {
 	return out
 }
 
-// DescribeReload is the log line's wording of a reload's outcome.
-func DescribeReload(applied, restart []string) (appliedText, restartText string) {
-	appliedText = strings.Join(applied, "; ")
-	if appliedText == "" {
-		appliedText = "nothing changed"
+// DescribeReload is the log's wording of what a reload applied.
+func DescribeReload(applied []string) string {
+	if len(applied) == 0 {
+		return "nothing changed"
 	}
-	return appliedText, strings.Join(restart, "; ")
+	return strings.Join(applied, "; ")
 }

@@ -180,8 +180,7 @@ func reloadOnHangup(ctx context.Context, path string, ov overrides, a *appliance
 // logReload says what a reload applied and, as a warning, each change
 // that needs a restart.
 func logReload(log *slog.Logger, path string, applied, restart []string) {
-	done, _ := appliance.DescribeReload(applied, restart)
-	log.Info("configuration reloaded", "path", path, "applied", done)
+	log.Info("configuration reloaded", "path", path, "applied", appliance.DescribeReload(applied))
 	for _, r := range restart {
 		log.Warn("configuration change needs a restart", "change", r)
 	}
