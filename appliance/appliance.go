@@ -17,6 +17,7 @@ import (
 	"stratum1/config"
 	"stratum1/discipline"
 	"stratum1/gps"
+	"stratum1/internal/loglevel"
 	"stratum1/ntp"
 	"stratum1/nts"
 	"stratum1/peer"
@@ -56,6 +57,8 @@ type Options struct {
 	Version  string
 	// Resolver for pool names; nil uses the system's.
 	Resolver peer.Resolver
+	// LogLevel, if set, is the level of Logger, which Reload changes.
+	LogLevel *loglevel.Var
 	// OnStateChange, if set, is called (without locks held) after every
 	// transition of the state machine, with a one-line description: the
 	// daemon passes it to systemd as its status.
@@ -69,13 +72,14 @@ type Options struct {
 // goroutine (loop.go); the responder, the peers, the readers and the
 // status server run beside it.
 type Appliance struct {
-	cfg     config.Config
-	hw      Hardware
-	log     *slog.Logger
-	version string
-	started time.Time
-	onState func(State, string)
-	ticked  atomic.Int64 // clock reading of the last tick, unix ns: the watchdog's proof of life
+	cfg      config.Config
+	hw       Hardware
+	log      *slog.Logger
+	version  string
+	started  time.Time
+	onState  func(State, string)
+	logLevel *loglevel.Var
+	ticked   atomic.Int64 // clock reading of the last tick, unix ns: the watchdog's proof of life
 
 	served  atomic.Pointer[ntp.ServerState]
 	view    atomic.Pointer[CoreView] // the core's state for the views, after the last tick
@@ -93,6 +97,9 @@ type Appliance struct {
 	mu      sync.Mutex // guards the fields below
 	httpURL string
 	httpLn  net.Listener // bound by Listen
+	httpSrv *status.LiveServer
+	// events carries the readers' inputs (and a reload's) to the loop.
+	events chan event
 }
 
 // New builds the appliance; Run starts it.
@@ -107,8 +114,9 @@ func New(opts Options) (*Appliance, error) {
 	}
 	a := &Appliance{
 		cfg: opts.Config, hw: hw, log: log, version: opts.Version,
-		started: hw.Clock.Now(), onState: opts.OnStateChange,
+		started: hw.Clock.Now(), onState: opts.OnStateChange, logLevel: opts.LogLevel,
 		history: status.NewHistory(24*time.Hour, 10*time.Second),
+		events:  make(chan event, 16),
 	}
 	a.served.Store(ntp.Unsynchronised(-20))
 	coreCfg := CoreConfigOf(opts.Config)
@@ -206,19 +214,20 @@ func (a *Appliance) Run(ctx context.Context) error {
 		return err
 	}
 	a.mu.Lock()
-	httpLn, httpCfg := a.httpLn, a.cfg.HTTP
+	if a.httpLn != nil && a.httpSrv == nil {
+		a.httpSrv = status.NewLiveServer(a.httpLn, a.cfg.HTTP, status.NewHandler(a, a.history))
+	}
+	httpSrv := a.httpSrv
 	a.mu.Unlock()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.resp.Run(ctx) })
 	if a.nts != nil {
 		g.Go(func() error { return a.nts.Run(ctx) })
 	}
-	if httpLn != nil {
-		h := status.NewHandler(a, a.history)
-		h.Configure(httpCfg)
-		g.Go(func() error { return status.Serve(ctx, status.LimitListener(httpLn, httpCfg.MaxConnections), h) })
+	if httpSrv != nil {
+		g.Go(func() error { return httpSrv.Run(ctx) })
 	}
-	events := make(chan event, 16)
+	events := a.events
 	if q, ok := a.hw.GPS.(interface {
 		SetTimTPHandler(func(gps.TimTP, time.Time))
 	}); ok {
@@ -271,26 +280,4 @@ func (a *Appliance) HTTPURL() string {
 func (a *Appliance) Healthy() bool {
 	last := a.ticked.Load()
 	return last == 0 || time.Since(time.Unix(0, last)) < 10*time.Second
-}
-
-// Reload applies a new configuration to the parts that change without a
-// restart: access rules, rate limits and the query networks, and re-reads
-// the NTS certificate and key. The old configuration stays when the new
-// one is invalid.
-func (a *Appliance) Reload(cfg config.Config) error {
-	if a.nts != nil {
-		if err := a.nts.ReloadCertificate(); err != nil {
-			return err
-		}
-	}
-	pol, err := a.policy.Load().Reload(cfg.Access)
-	if err != nil {
-		return fmt.Errorf("access: %w", err)
-	}
-	a.policy.Store(pol)
-	a.control.SetAllowed(pol.QueryNetworks()...)
-	a.mu.Lock()
-	a.cfg.Access = cfg.Access
-	a.mu.Unlock()
-	return nil
 }

@@ -138,6 +138,25 @@ func (w *worker) close() {
 	unix.Close(w.fd)
 }
 
+// retire stops the worker gently, for an address no longer served: the
+// batch in hand is answered and sent, then serve closes the socket. Only
+// the receiving side is shut down (to wake a worker blocked in recvmmsg),
+// so that the replies of that batch still go out.
+func (w *worker) retire() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	w.closed = true
+	w.stop.Store(true)
+	if w.serving {
+		_ = unix.Shutdown(w.fd, unix.SHUT_RD)
+		return
+	}
+	unix.Close(w.fd)
+}
+
 // serve runs the batch loop until close.
 func (w *worker) serve() error {
 	w.mu.Lock()

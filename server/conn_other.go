@@ -38,6 +38,9 @@ func listen(ap netip.AddrPort, h *handler, _ *slog.Logger, _ time.Duration) (*wo
 
 func (w *worker) close() { w.conn.Close() }
 
+// retire closes the socket; a reply being built is sent or dropped.
+func (w *worker) retire() { w.conn.Close() }
+
 func (w *worker) serve() error {
 	buf := make([]byte, 2048)
 	out := make([]byte, replyLen)

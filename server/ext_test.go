@@ -71,7 +71,7 @@ func TestHandleExtensionsHook(t *testing.T) {
 			if err := r.Decode(out[:n]); err != nil {
 				t.Fatal(err)
 			}
-			if r.Mode != ntp.ModeServer || r.RecvTime != ntp.TimeFrom(testNow) || r.XmitTime != ntp.TimeFrom(xmit) || r.OrigTime != 0x0123456789abcdef {
+			if r.Mode != ntp.ModeServer || r.RecvTime != ntp.TimeFrom(testNow)|rxFlag || r.XmitTime != ntp.TimeFrom(xmit)&^rxFlag || r.OrigTime != 0x0123456789abcdef {
 				t.Errorf("reply header %v", &r)
 			}
 			if n > replyLen && !bytes.Equal(out[replyLen:n], tt.req[replyLen:]) {
