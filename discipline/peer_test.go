@@ -117,7 +117,7 @@ func TestPeersConverge(t *testing.T) {
 		st := r.d.Stats()
 		// The oscillator's frequency as the loop knows it: the correction
 		// in force less the part that slews the offset out.
-		freq := r.d.freqPPM - r.d.f.x[1]*1e6
+		freq := r.d.freqPPM - r.d.est.FrequencyPPM()
 		t.Logf("seed %d: worst 15min-1h %v, after 1h %v, frequency %.3f ppm, est %v", seed, early, worst, freq, st.EstError)
 		if worst > 3*time.Millisecond || early > 5*time.Millisecond {
 			t.Errorf("seed %d: clock error up to %v after 15 min, %v after 1 h, want under 5ms and 3ms", seed, early, worst)
