@@ -6,8 +6,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"math"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"stratum1/ntp"
@@ -90,14 +88,21 @@ const (
 // Discipline steers a Clock to the samples it is handed. It does no I/O of
 // its own once New has read the drift and leap second files (a DriftSaver
 // writes the drift file), and starts no goroutines: the caller hands it
-// samples and calls Tick about once a second. It is safe for concurrent
-// use.
+// samples and calls Tick about once a second. It is not safe for
+// concurrent use: the appliance's core calls it from one goroutine, and
+// other goroutines read copies (Stats, ServerState) the core hands on.
+//
+// It is the controller of the loop: the state machine (Locked, Holdover,
+// ...), steps, the frequency correction, leap seconds and the published
+// error bound. What it knows of the clock, the Kalman models and the
+// measurements around them, is its estimator's (estimator.go).
 type Discipline struct {
-	mu        sync.Mutex
-	cfg       Config
-	clk       Clock
-	log       *slog.Logger
-	published atomic.Pointer[ntp.ServerState]
+	cfg Config
+	clk Clock
+	log *slog.Logger
+	// served is the state computed at the last sample or tick, for the
+	// caller to publish; never modified once made.
+	served    *ntp.ServerState
 	precision int8
 
 	est        estimator // what the loop knows of the clock
@@ -163,7 +168,7 @@ func New(cfg Config, clk Clock, log *slog.Logger) (*Discipline, error) {
 	}
 	d := &Discipline{cfg: cfg, clk: clk, log: log, precision: ntp.PrecisionOf(cfg.PPSError)}
 	d.est = estimator{log: log, defaultWander: cfg.Wander * 1e-6}
-	d.published.Store(ntp.Unsynchronised(d.precision))
+	d.served = ntp.Unsynchronised(d.precision)
 	if f, err := clk.Frequency(); err == nil {
 		d.freqPPM = f
 	}
@@ -197,22 +202,20 @@ func New(cfg Config, clk Clock, log *slog.Logger) (*Discipline, error) {
 	return d, nil
 }
 
-// ServerState returns the published state; the responder may call Load on
-// the returned pointer for every packet.
-func (d *Discipline) ServerState() *atomic.Pointer[ntp.ServerState] { return &d.published }
+// ServerState returns the stratum-1 state the discipline computed at its
+// last Sample or Tick. The discipline publishes nothing itself: the caller
+// (the appliance's core) decides what is served and publishes it. The
+// returned state is never modified.
+func (d *Discipline) ServerState() *ntp.ServerState { return d.served }
 
 // State returns the discipline's state.
 func (d *Discipline) State() State {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	return d.state
 }
 
 // Sample hands the loop one measurement. It returns an error when the
 // sample is rejected; rejections are normal (outliers) and are counted.
 func (d *Discipline) Sample(s Sample) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	if s.Local.IsZero() || s.True.IsZero() || s.Source < PPS || s.Source > Peer {
 		d.rejected++
 		return fmt.Errorf("malformed sample")

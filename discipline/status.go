@@ -39,8 +39,6 @@ type Stats struct {
 
 // Stats returns the loop's current numbers.
 func (d *Discipline) Stats() Stats {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	return Stats{
 		State:           d.state,
 		Source:          d.source,

@@ -11,8 +11,6 @@ import (
 // holdover, leap seconds and the published state. Call it about once a
 // second.
 func (d *Discipline) Tick(now time.Time) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.countMissed(now)
 	switch {
 	case d.started && now.Sub(d.lastSample) > d.staleAfter():
@@ -235,7 +233,7 @@ func (d *Discipline) boundAt(now time.Time) float64 {
 	return d.dispBase + d.dispRate*max(now.Sub(d.dispAt).Seconds(), 0)
 }
 
-// publish stores a new ServerState for the responder.
+// publish computes the ServerState to serve (see ServerState).
 //
 // Steering to upstream peers, it publishes unsynchronised: the discipline
 // knows the peers' offset but not their stratum, reference identifier,
@@ -246,8 +244,8 @@ func (d *Discipline) boundAt(now time.Time) float64 {
 // and its own selection. Stats.Source says which source the loop follows.
 func (d *Discipline) publish(now time.Time) {
 	if !d.synchronised() || d.source == Peer {
-		if cur := d.published.Load(); cur.Synchronised() {
-			d.published.Store(ntp.Unsynchronised(d.precision))
+		if d.served.Synchronised() {
+			d.served = ntp.Unsynchronised(d.precision)
 		}
 		return
 	}
@@ -255,7 +253,7 @@ func (d *Discipline) publish(now time.Time) {
 	if d.source == NMEA {
 		ref = ntp.RefGPS
 	}
-	d.published.Store(&ntp.ServerState{
+	d.served = &ntp.ServerState{
 		Leap:      d.armed,
 		Stratum:   1,
 		Precision: d.precision,
@@ -266,5 +264,5 @@ func (d *Discipline) publish(now time.Time) {
 		RefTime:        d.lastSample,
 		Updated:        d.dispAt,
 		DispersionRate: d.dispRate,
-	})
+	}
 }

@@ -135,7 +135,7 @@ func RunVirtualTo(ctx context.Context, s Settings, log *slog.Logger, record io.W
 		clk.AdvanceTo(float64(k))
 		tr.ErrNs[k] = clk.Error() * 1e9
 		tr.EstNs[k] = math.Inf(1)
-		if ss := d.ServerState().Load(); ss.Synchronised() {
+		if ss := d.ServerState(); ss.Synchronised() {
 			tr.EstNs[k] = float64(ss.DispersionAt(clk.Now()))
 		}
 		out := s.NoPPS || in(s.Outages, at)
