@@ -394,6 +394,15 @@ func (d *Discipline) begin(s Sample, z, r, med, y0, sy float64) error {
 // as a real phase jump, except a whole-second one.
 func (d *Discipline) reject(s Sample, z, r float64) error {
 	d.rejected++
+	if s.Source != Peer && d.source != Peer && !d.holding() {
+		// The pulse came, and is counted as rejected, not missed: the
+		// missing ones before it are counted as Sample counts them.
+		n := int(math.Round(s.Local.Sub(d.lastSample).Seconds()))
+		if n-1 > d.gapMissed {
+			d.missed += uint64(n - 1 - d.gapMissed)
+		}
+		d.gapMissed = max(d.gapMissed, n)
+	}
 	n, dy := jumpSamples, 10*math.Sqrt(r)
 	if s.Source == Peer {
 		n, dy = peerJumpSamples, 10*math.Sqrt(r)/max(d.peerEvery.Seconds(), 1)

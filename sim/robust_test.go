@@ -1,0 +1,107 @@
+package sim
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+)
+
+// A real Pi's pulses come late now and then (interrupt latency on a busy
+// SoC) and go missing (a loose wire, a busy capture); the Gaussian jitter
+// alone has neither. With 1% of the pulses 200 µs late on average and 5%
+// lost, the loop must reject the late ones, ride through the missing ones,
+// and keep its error close to the clean run's.
+func TestRobustOutliersAndDrops(t *testing.T) {
+	const (
+		jitter    = time.Microsecond
+		maxAfter  = 3 * jitter // error allowed in the seconds after an outlier
+		maxAcross = jitter     // error change allowed across a missing pulse
+	)
+	for _, seed := range seeds {
+		clean := DefaultSettings()
+		clean.Seed, clean.Duration, clean.PPSJitter = seed, 4*time.Hour, jitter
+		faulty := clean
+		faulty.PPSOutliers = Outliers{Rate: 0.01, Size: 200 * time.Microsecond}
+		faulty.DropPulses = 0.05
+
+		cs := run(t, clean)
+		fs, tr, err := RunVirtual(context.Background(), faulty, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fs.LockS < 0 || cs.LockS < 0 {
+			t.Fatalf("seed %d: no lock (clean %v, faulty %v)", seed, cs.LockS, fs.LockS)
+		}
+		lock := int(fs.LockS)
+		var outliers, late, dropped int
+		var afterMax, acrossMax float64
+		for k := lock + 1; k < len(tr.ErrNs)-10; k++ {
+			if tr.LateNs[k] > 0 {
+				outliers++
+				if tr.LateNs[k] > 10*float64(jitter) {
+					late++
+				}
+				for j := 1; j <= 10; j++ {
+					afterMax = math.Max(afterMax, math.Abs(tr.ErrNs[k+j]))
+				}
+			}
+			if tr.Dropped[k] && !tr.Dropped[k-1] && !tr.Dropped[k+1] {
+				dropped++
+				acrossMax = math.Max(acrossMax, math.Abs(tr.ErrNs[k+1]-tr.ErrNs[k-1]))
+			}
+		}
+		t.Logf("seed %d: clean rms %.0f ns max %.0f ns; faulty rms %.0f ns max %.0f ns, %d outliers (%d over 10 µs), %d rejected, %d missed; max error after an outlier %.0f ns, max change across %d single missing pulses %.0f ns",
+			seed, cs.RMSNs, cs.MaxNs, fs.RMSNs, fs.MaxNs, outliers, late, fs.Rejected, fs.MissedPulses, afterMax, dropped, acrossMax)
+		if fs.RMSNs > 1.2*cs.RMSNs {
+			t.Errorf("seed %d: RMS %.0f ns with faults, %.0f ns clean: more than 1.2×", seed, fs.RMSNs, cs.RMSNs)
+		}
+		if afterMax > float64(maxAfter) {
+			t.Errorf("seed %d: error %.0f ns within 10 s of an outlier, want at most %v", seed, afterMax, maxAfter)
+		}
+		if acrossMax > float64(maxAcross) {
+			t.Errorf("seed %d: the error moved %.0f ns across a single missing pulse, want at most %v", seed, acrossMax, maxAcross)
+		}
+		// Every pulse more than 10 jitters late is an outlier to the loop;
+		// none is taken as a phase jump, and no holdover is entered.
+		if fs.Rejected < uint64(late) || fs.Rejected > uint64(outliers)+5 {
+			t.Errorf("seed %d: %d samples rejected, want between the %d outliers over 10 µs and the %d outliers", seed, fs.Rejected, late, outliers)
+		}
+		if fs.HoldoverEntries != 0 {
+			t.Errorf("seed %d: held over %d times for single missing pulses", seed, fs.HoldoverEntries)
+		}
+		// The rejected pulses came: they are not counted missing.
+		if n := float64(len(tr.ErrNs)); float64(fs.MissedPulses) > 0.06*n {
+			t.Errorf("seed %d: %d pulses counted missing of %v, want about 5%%", seed, fs.MissedPulses, n)
+		}
+	}
+}
+
+func TestParseOutliers(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Outliers
+		ok   bool
+	}{
+		{"1%@200us", Outliers{0.01, 200 * time.Microsecond}, true},
+		{"0.5%@1ms", Outliers{0.005, time.Millisecond}, true},
+		{"0%", Outliers{}, true},
+		{"", Outliers{}, true},
+		{"1%", Outliers{}, false},
+		{"1@200us", Outliers{}, false},
+		{"200%@1us", Outliers{}, false},
+		{"1%@-1us", Outliers{}, false},
+		{"1%@1s", Outliers{}, false},
+		{"x%@1us", Outliers{}, false},
+	} {
+		got, err := ParseOutliers(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseOutliers(%q) = %v, %v; want %v, ok %v", tc.in, got, err, tc.want, tc.ok)
+		}
+		if tc.ok && tc.want.Rate > 0 {
+			if back, err := ParseOutliers(got.String()); err != nil || back != got {
+				t.Errorf("%q: String %q parses to %v, %v", tc.in, got.String(), back, err)
+			}
+		}
+	}
+}
