@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -119,5 +120,35 @@ func TestParseOutliers(t *testing.T) {
 				t.Errorf("%q: String %q parses to %v, %v", tc.in, got.String(), back, err)
 			}
 		}
+	}
+}
+
+// The late pulses come at the rate asked, late by Size on average, and a
+// run without them draws nothing from the generator (so that its figures
+// stay as they were).
+func TestOutliersLatency(t *testing.T) {
+	pcg := rand.NewPCG(1, 2)
+	rng := rand.New(pcg)
+	before := *pcg
+	if got := (Outliers{}).latency(rng); got != 0 || *pcg != before {
+		t.Fatalf("no outliers: latency %v, generator moved %v", got, *pcg != before)
+	}
+	o := Outliers{Rate: 0.02, Size: 200 * time.Microsecond}
+	const n = 200000
+	var late int
+	var sum time.Duration
+	for range n {
+		if l := o.latency(rng); l > 0 {
+			late++
+			sum += l
+		} else if l < 0 {
+			t.Fatalf("negative latency %v", l)
+		}
+	}
+	if r := float64(late) / n; math.Abs(r-o.Rate) > 0.002 {
+		t.Errorf("rate %.4f, want %.4f", r, o.Rate)
+	}
+	if mean := sum / time.Duration(late); mean < 180*time.Microsecond || mean > 220*time.Microsecond {
+		t.Errorf("mean latency %v, want about %v", mean, o.Size)
 	}
 }
