@@ -51,8 +51,12 @@ const (
 	// onsetLimit is the drift detector's threshold on its log-likelihood
 	// ratio, maximised over onsetLen possible starts.
 	onsetLimit = 8.0
-	lockGood   = 4   // consecutive in-bound updates to declare lock
-	controlTC  = 2.0 // seconds over which an estimated offset is slewed out
+	lockGood   = 4 // consecutive in-bound updates to declare lock
+	// lockedDrift bounds the phase drift per second, from the frequency
+	// error, of a loop locked to GPS: max_clock_error's default, far above
+	// a locked loop's uncertainty (parts in 1e9).
+	lockedDrift = 1e-6
+	controlTC   = 2.0 // seconds over which an estimated offset is slewed out
 	// maxLate bounds the delay between a sample's reading and the
 	// frequency change it causes that the model accounts for: a sample
 	// handed over later than that is stale anyway.
@@ -407,7 +411,19 @@ func (d *Discipline) reject(s Sample, z, r float64) error {
 	if s.Source == Peer {
 		n, dy = peerJumpSamples, 10*math.Sqrt(r)/max(d.peerEvery.Seconds(), 1)
 	}
-	verdict, jump := d.est.outlier(z, r, n)
+	// Acquiring, the frequency may be off by 100 ppm; locked to GPS, or
+	// holding over on the frequency learnt while locked, it is known far
+	// better than max_clock_error, and late pulses (a busy SoC's
+	// interrupt latency) that come in a burst must not pass for a phase
+	// jump: they spread over tens to hundreds of µs. (A burst longer than
+	// the tolerated gap makes the loop hold over in its middle; taken as
+	// a jump there, it set the clock slewing at 150 ppm, and the loop
+	// never found the pulses again.)
+	drift := 1e-4
+	if (d.state == Locked || d.state == Holdover) && s.Source != Peer {
+		drift = lockedDrift
+	}
+	verdict, jump := d.est.outlier(z, r, n, drift)
 	if verdict != outlierJump {
 		return fmt.Errorf("outlier: offset %v", time.Duration(z*1e9))
 	}

@@ -107,15 +107,18 @@ const (
 )
 
 // outlier adds the offset z (variance r) to the run of outliers and says
-// whether the run of n is a consistent phase jump, and its size.
-func (e *estimator) outlier(z, r float64, n int) (verdict int, jump float64) {
+// whether the run of n is a consistent phase jump, and its size. The run
+// is consistent when its spread is within 20 σ of the samples' noise and
+// drift (s per sample) of the phase over the run: the frequency error
+// the loop may still have.
+func (e *estimator) outlier(z, r float64, n int, drift float64) (verdict int, jump float64) {
 	e.rejects = append(e.rejects, z)
 	if len(e.rejects) < n {
 		return outlierPending, 0
 	}
 	med := median(e.rejects)
 	lo, hi := slices.Min(e.rejects), slices.Max(e.rejects)
-	consistent := hi-lo < 20*math.Sqrt(r)+float64(n)*1e-4
+	consistent := hi-lo < 20*math.Sqrt(r)+float64(n)*drift
 	jump = med - e.f.x[0]
 	if !consistent {
 		e.rejects = e.rejects[1:]
