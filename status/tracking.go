@@ -56,6 +56,7 @@ func WriteTracking(w io.Writer, s Snapshot) {
 	line("State", "%s", state)
 	line("Source", "%s", orDash(s.Source))
 	line("Missed pulses", "%d, holdover entered %d times", sys.MissedPulses, sys.HoldoverEntries)
+	line("Outliers", "%d samples rejected", sys.RejectedSamples)
 	if s.PPS.Device != "" || s.PPS.State != "" {
 		pps := fmt.Sprintf("%s on %s (%s)", orDash(s.PPS.State), orDash(s.PPS.Device), orDash(s.PPS.Backend))
 		if s.PPS.Pulses > 0 {
