@@ -1,0 +1,106 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync/atomic"
+	"time"
+)
+
+// Relay is the wire between the guest's two 8250 ports: it copies what the
+// NMEA writer sends on one (a QEMU unix-socket chardev) to the other, paced
+// at the line's baud rate, and can cut the line or inject garbage.
+type Relay struct {
+	From, To string // unix socket paths of the two chardevs
+	Baud     int    // 8N1: Baud/10 bytes a second
+
+	cutUntil atomic.Int64 // unix ns; bytes are dropped before it
+	garbage  atomic.Int64 // bytes of garbage still to inject
+	Bytes    atomic.Int64 // bytes delivered
+}
+
+// Cut drops everything sent for d from now.
+func (r *Relay) Cut(d time.Duration) { r.cutUntil.Store(time.Now().Add(d).UnixNano()) }
+
+// Garbage injects n random-looking bytes into the line.
+func (r *Relay) Garbage(n int) { r.garbage.Add(int64(n)) }
+
+// Run connects to both sockets (waiting for QEMU to create them) and
+// copies until ctx ends or a side closes.
+func (r *Relay) Run(ctx context.Context) error {
+	from, err := dialWait(ctx, r.From)
+	if err != nil {
+		return err
+	}
+	defer from.Close()
+	to, err := dialWait(ctx, r.To)
+	if err != nil {
+		return err
+	}
+	defer to.Close()
+	go func() {
+		<-ctx.Done()
+		from.Close()
+		to.Close()
+	}()
+	go io.Copy(io.Discard, to) // what the daemon sends to the receiver
+	perByte := time.Second * 10 / time.Duration(max(r.Baud, 300))
+	buf := make([]byte, 64)
+	junk := []byte("\x00\xff$GPRMC,garbage,,*7F\r\n\xa5\x5a~~~$$$\n")
+	var junkAt int
+	var due time.Time // when the line is free for the next byte
+	for {
+		n, err := from.Read(buf)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("relay: read %s: %w", r.From, err)
+		}
+		out := buf[:n]
+		if time.Now().UnixNano() < r.cutUntil.Load() {
+			continue
+		}
+		if g := r.garbage.Load(); g > 0 {
+			k := min(int(g), 32)
+			r.garbage.Add(-int64(k))
+			noise := make([]byte, 0, k+n)
+			for range k {
+				noise = append(noise, junk[junkAt%len(junk)])
+				junkAt++
+			}
+			out = append(noise, out...)
+		}
+		for i := range out {
+			if now := time.Now(); due.Before(now) {
+				due = now
+			}
+			if _, err := to.Write(out[i : i+1]); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("relay: write %s: %w", r.To, err)
+			}
+			r.Bytes.Add(1)
+			due = due.Add(perByte)
+			time.Sleep(time.Until(due))
+		}
+	}
+}
+
+func dialWait(ctx context.Context, path string) (net.Conn, error) {
+	for {
+		c, err := net.Dial("unix", path)
+		if err == nil {
+			return c, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("relay: %s: %w", path, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
