@@ -8,6 +8,8 @@ import (
 	"net"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Relay is the wire between the guest's two 8250 ports: it copies what the
@@ -20,6 +22,28 @@ type Relay struct {
 	cutUntil atomic.Int64 // unix ns; bytes are dropped before it
 	garbage  atomic.Int64 // bytes of garbage still to inject
 	Bytes    atomic.Int64 // bytes delivered
+	Overrun  atomic.Int64 // bytes dropped because the receiving port did not take them
+}
+
+// stuckAfter is how long the receiving port may leave a byte unread before
+// the relay drops what follows, as a wire does: QEMU's 8250 applies back
+// pressure when the guest has the port closed, and a socket would then
+// hand the daemon seconds-old sentences when it opens the port again.
+const stuckAfter = 200 * time.Millisecond
+
+// unread returns how many bytes written to c its peer has not read yet.
+func unread(c net.Conn) int {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return 0
+	}
+	rc, err := uc.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	var n int
+	_ = rc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.SIOCOUTQ) })
+	return n
 }
 
 // Cut drops everything sent for d from now.
@@ -51,7 +75,8 @@ func (r *Relay) Run(ctx context.Context) error {
 	buf := make([]byte, 64)
 	junk := []byte("\x00\xff$GPRMC,garbage,,*7F\r\n\xa5\x5a~~~$$$\n")
 	var junkAt int
-	var due time.Time // when the line is free for the next byte
+	var due time.Time   // when the line is free for the next byte
+	var stuck time.Time // since when the peer has left bytes unread
 	for {
 		n, err := from.Read(buf)
 		if err != nil {
@@ -75,8 +100,17 @@ func (r *Relay) Run(ctx context.Context) error {
 			out = append(noise, out...)
 		}
 		for i := range out {
-			if now := time.Now(); due.Before(now) {
+			now := time.Now()
+			if due.Before(now) {
 				due = now
+			}
+			if unread(to) == 0 {
+				stuck = time.Time{}
+			} else if stuck.IsZero() {
+				stuck = now
+			} else if now.Sub(stuck) > stuckAfter {
+				r.Overrun.Add(1)
+				continue
 			}
 			if _, err := to.Write(out[i : i+1]); err != nil {
 				if ctx.Err() != nil {

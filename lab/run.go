@@ -195,7 +195,7 @@ func RunColumn(ctx context.Context, g *Guest, column string, sc Scenario, work s
 	cancel()
 	<-relayDone
 	hc := <-hostDone
-	log.Info("lab: guest stopped", "column", column, "after", time.Since(start).Round(time.Second), "nmea_bytes", relay.Bytes.Load())
+	log.Info("lab: guest stopped", "column", column, "after", time.Since(start).Round(time.Second), "nmea_bytes", relay.Bytes.Load(), "overrun", relay.Overrun.Load())
 
 	res, err := Load(column, filepath.Join(share, "results"))
 	res.HostStratum, res.HostChronydOK = hc.stratum, hc.chronydOK

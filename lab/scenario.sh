@@ -20,7 +20,7 @@ finish() {
 		echo "pulses=$(cat $par/pulses) lost=$(cat $par/lost) late=$(cat $par/late)"
 		if [ "$COLUMN" = stratum1 ]; then
 			echo "systemd_active=$(systemctl is-active stratum1.service)"
-			echo "exposure=$(systemd-analyze security stratum1.service 2>/dev/null | awk '/Overall exposure level/ {print $(NF-1)}')"
+			echo "exposure=$(systemd-analyze security stratum1.service 2>/dev/null | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')"
 			echo "permission_errors=$(journalctl -u stratum1.service -o cat | grep -ciE 'permission denied|operation not permitted|EPERM')"
 		else
 			echo "systemd_active=$(systemctl is-active chrony.service)"
@@ -65,8 +65,10 @@ stratum1)
 	mkdir -p /etc/stratum1
 	sed -e 's|^device = "/dev/serial0"|device = "/dev/ttyS2"|' \
 		-e 's|^baud = "auto"|baud = "9600"|' /lab/stratum1.toml >/etc/stratum1/stratum1.toml
+	# stratum1 conflicts with chrony (one clock steerer): chrony goes.
+	dpkg --purge chrony >"$out/dpkg.txt" 2>&1
 	event start
-	DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold /lab/stratum1.deb >"$out/dpkg.txt" 2>&1 ||
+	DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold /lab/stratum1.deb >>"$out/dpkg.txt" 2>&1 ||
 		echo "lab: dpkg failed" >>"$out/failed"
 	svc=stratum1.service
 	;;

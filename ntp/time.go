@@ -104,6 +104,21 @@ func ShortFrom(d time.Duration) Short {
 	return Short(sec<<16 + (ns<<16+500_000_000)/1_000_000_000)
 }
 
+// ShortUp converts a non-negative duration to the NTP short format rounded
+// up, for the error bounds a server sends (root delay and dispersion): a
+// bound of a few microseconds must not go out as zero.
+func ShortUp(d time.Duration) Short {
+	if d <= 0 {
+		return 0
+	}
+	if d >= 65536*time.Second {
+		return math.MaxUint32
+	}
+	sec := uint64(d / time.Second)
+	ns := uint64(d % time.Second)
+	return Short(sec<<16 + (ns<<16+999_999_999)/1_000_000_000)
+}
+
 // Duration converts s to a Duration.
 func (s Short) Duration() time.Duration {
 	sec := time.Duration(s>>16) * time.Second

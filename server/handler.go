@@ -151,8 +151,9 @@ func (h *handler) reply(req []byte, version uint8, rx time.Time, out []byte) {
 		hdr.Stratum = st.Stratum
 		hdr.Precision = st.Precision
 		hdr.RefID = st.RefID
-		hdr.RootDelay = ntp.ShortFrom(st.RootDelay)
-		hdr.RootDispersion = ntp.ShortFrom(st.DispersionAt(rx))
+		// Rounded up: they bound the error, and a few µs must not read as 0.
+		hdr.RootDelay = ntp.ShortUp(st.RootDelay)
+		hdr.RootDispersion = ntp.ShortUp(st.DispersionAt(rx))
 		if !st.RefTime.IsZero() {
 			hdr.RefTime = ntp.TimeFrom(st.RefTime)
 		}

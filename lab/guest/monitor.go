@@ -33,12 +33,14 @@ func runMonitor(ctx context.Context, path string) error {
 	}
 	defer f.Close()
 	w := bufio.NewWriter(f)
+	var last int64
 	for {
-		r, err := waitTruthPhase(ctx, 500*time.Millisecond)
+		r, err := waitNextSecond(ctx, last, 500*time.Millisecond)
 		if err != nil {
 			return err
 		}
 		sec := r.truthNs / 1e9
+		last = sec
 		var tx unix.Timex
 		state, err := unix.Adjtimex(&tx) // modes 0: only reads
 		synced := err == nil && state != unix.TIME_ERROR && tx.Status&unix.STA_UNSYNC == 0

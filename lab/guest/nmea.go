@@ -17,16 +17,19 @@ func runNMEA(ctx context.Context, dev string) error {
 		return fmt.Errorf("nmea: %w", err)
 	}
 	defer f.Close()
+	var last int64
 	for {
-		r, err := waitTruthPhase(ctx, 100*time.Millisecond)
+		r, err := waitNextSecond(ctx, last, 100*time.Millisecond)
 		if err != nil {
 			return err
 		}
-		sec := time.Unix(r.truthNs/1e9, 0).UTC()
-		if _, err := f.WriteString(sentences(sec)); err != nil {
+		last = r.truthNs / 1e9
+		if r.truthNs%1e9 > 600e6 {
+			continue // woken too late for this second: a receiver skips it
+		}
+		if _, err := f.WriteString(sentences(time.Unix(last, 0).UTC())); err != nil {
 			return fmt.Errorf("nmea: write: %w", err)
 		}
-		time.Sleep(500 * time.Millisecond)
 	}
 }
 

@@ -29,17 +29,24 @@ func readTruth() (reading, error) {
 	return r, nil
 }
 
-// waitTruthPhase sleeps until the truth time is phase past a whole second
-// and returns that reading.
-func waitTruthPhase(ctx context.Context, phase time.Duration) (reading, error) {
+// waitNextSecond sleeps until the truth time is phase past the second
+// after last and returns that reading, or, when the guest woke up late, the
+// reading of the second it woke up in (a starved emulator skips seconds; it
+// does not shift them). last 0 waits for the next second.
+func waitNextSecond(ctx context.Context, last int64, phase time.Duration) (reading, error) {
 	for {
 		r, err := readTruth()
 		if err != nil {
 			return r, err
 		}
-		frac := time.Duration(r.truthNs % 1e9)
-		wait := (phase - frac + time.Second) % time.Second
-		if wait < 2*time.Millisecond || wait > time.Second-2*time.Millisecond {
+		if last == 0 {
+			last = r.truthNs / 1e9
+			if time.Duration(r.truthNs%1e9) < phase {
+				last--
+			}
+		}
+		wait := time.Duration((last+1)*1e9+int64(phase)-r.truthNs) * time.Nanosecond
+		if wait <= 0 {
 			return r, nil
 		}
 		t := time.NewTimer(wait)

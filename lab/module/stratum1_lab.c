@@ -249,7 +249,7 @@ static void edge(void)
 	spin_lock_irqsave(&truth_lock, flags);
 	since = truth_at(p.raw) - sec * NSEC;
 	spin_unlock_irqrestore(&truth_lock, flags);
-	if (since < 0 || since > 100 * NSEC_PER_MSEC) {
+	if (since < 0 || since > 400 * NSEC_PER_MSEC) {
 		late++;	/* woken far too late, or the truth moved: no pulse */
 		return;
 	}

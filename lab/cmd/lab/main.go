@@ -28,6 +28,7 @@ func main() {
 	columns := flag.String("columns", "", "columns to run: stratum1, chrony (default both; stratum1 with -short)")
 	work := flag.String("work", "", "work directory (default a new one under /tmp, kept)")
 	results := flag.String("results", "", "only analyse: a column's results directory from an earlier run")
+	check := flag.Bool("check", false, "exit non-zero unless every column runs green (as scripts/test.sh wants)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -53,13 +54,17 @@ func main() {
 	if *short {
 		sc = lab.ShortScenario()
 	}
-	if err := runAll(ctx, strings.Split(cols, ","), sc, *work, *asJSON, log); err != nil {
+	if err := runAll(ctx, strings.Split(cols, ","), sc, *work, *asJSON, *check, log); err != nil {
 		fmt.Fprintln(os.Stderr, "lab:", err)
 		os.Exit(1)
 	}
 }
 
-func runAll(ctx context.Context, cols []string, sc lab.Scenario, work string, asJSON bool, log *slog.Logger) error {
+// checkMaxNs is the largest error after lock that -check accepts: ten
+// times the PPS jitter the scenario injects.
+const checkMaxNs = 10_000
+
+func runAll(ctx context.Context, cols []string, sc lab.Scenario, work string, asJSON, check bool, log *slog.Logger) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("run as root (debootstrap, chroot); scripts/lab.sh does")
 	}
@@ -71,6 +76,12 @@ func runAll(ctx context.Context, cols []string, sc lab.Scenario, work string, as
 		if work, err = os.MkdirTemp("", "stratum1-lab-"); err != nil {
 			return err
 		}
+	}
+	if work, err = filepath.Abs(work); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return err
 	}
 	log.Info("lab: work directory", "dir", work)
 	g, err := lab.Prepare(ctx, repo, work, log)
@@ -91,7 +102,11 @@ func runAll(ctx context.Context, cols []string, sc lab.Scenario, work string, as
 				res.Error = err.Error()
 			}
 		}
-		if res.Error != "" {
+		if check {
+			for _, p := range res.Problems(checkMaxNs) {
+				failed = append(failed, col+": "+p)
+			}
+		} else if res.Error != "" {
 			failed = append(failed, col+": "+res.Error)
 		}
 		all = append(all, res)
