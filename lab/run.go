@@ -30,18 +30,23 @@ type Scenario struct {
 	StepPPM       int // temperature step of the crystal (0: none)
 	AfterStepS    int
 	AfterRestartS int
+	// Robustness: pulses lost and pulses late by up to OutlierNs, per
+	// thousand, from the start.
+	MissingPermille, OutlierPermille, OutlierNs int
 }
 
 // FullScenario is issue 15's scenario.
 func FullScenario() Scenario {
 	return Scenario{CrystalPPM: 25, OffsetNs: 300e6, JitterNs: 1000, LockHoldS: 30, LockTimeoutS: 900,
-		MeasureS: 240, OutageS: 600, RecoverS: 180, StepPPM: 2, AfterStepS: 240, AfterRestartS: 180}
+		MeasureS: 240, OutageS: 600, RecoverS: 180, StepPPM: 2, AfterStepS: 240, AfterRestartS: 180,
+		OutlierNs: 200_000}
 }
 
 // ShortScenario is the same with every phase a minute or two: for CI.
 func ShortScenario() Scenario {
 	return Scenario{CrystalPPM: 25, OffsetNs: 300e6, JitterNs: 1000, LockHoldS: 20, LockTimeoutS: 600,
-		MeasureS: 100, OutageS: 60, RecoverS: 60, StepPPM: 2, AfterStepS: 60, AfterRestartS: 60}
+		MeasureS: 100, OutageS: 60, RecoverS: 60, StepPPM: 2, AfterStepS: 60, AfterRestartS: 60,
+		OutlierNs: 200_000}
 }
 
 // guestS is how long the guest's scenario can take at most, boot included.
@@ -51,9 +56,11 @@ func (s Scenario) guestS() int {
 
 func (s Scenario) env(column string) string {
 	return fmt.Sprintf("COLUMN=%s\nCRYSTAL_PPM=%d\nOFFSET_NS=%d\nJITTER_NS=%d\nLOCK_HOLD_S=%d\nLOCK_TIMEOUT_S=%d\n"+
-		"MEASURE_S=%d\nOUTAGE_S=%d\nRECOVER_S=%d\nSTEP_PPM=%d\nAFTER_STEP_S=%d\nAFTER_RESTART_S=%d\n",
+		"MEASURE_S=%d\nOUTAGE_S=%d\nRECOVER_S=%d\nSTEP_PPM=%d\nAFTER_STEP_S=%d\nAFTER_RESTART_S=%d\n"+
+		"MISSING_PERMILLE=%d\nOUTLIER_PERMILLE=%d\nOUTLIER_NS=%d\n",
 		column, s.CrystalPPM, s.OffsetNs, s.JitterNs, s.LockHoldS, s.LockTimeoutS,
-		s.MeasureS, s.OutageS, s.RecoverS, s.StepPPM, s.AfterStepS, s.AfterRestartS)
+		s.MeasureS, s.OutageS, s.RecoverS, s.StepPPM, s.AfterStepS, s.AfterRestartS,
+		s.MissingPermille, s.OutlierPermille, s.OutlierNs)
 }
 
 // Guest is the prepared guest: its boot files and what the share carries.

@@ -49,7 +49,8 @@ wait_lock() {
 }
 
 insmod /lab/stratum1_lab.ko crystal_ppm="$CRYSTAL_PPM" jitter_ns="$JITTER_NS" \
-	missing_permille="${MISSING_PERMILLE:-0}" outlier_permille="${OUTLIER_PERMILLE:-0}" || {
+	missing_permille="${MISSING_PERMILLE:-0}" outlier_permille="${OUTLIER_PERMILLE:-0}" \
+	outlier_ns="${OUTLIER_NS:-200000}" || {
 	echo "lab: insmod failed" >"$out/failed"; finish; }
 udevadm settle
 install -m 755 /lab/labguest /usr/local/bin/labguest

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"stratum1/lab"
 )
@@ -28,6 +29,9 @@ func main() {
 	columns := flag.String("columns", "", "columns to run: stratum1, chrony (default both; stratum1 with -short)")
 	work := flag.String("work", "", "work directory (default a new one under /tmp, kept)")
 	results := flag.String("results", "", "only analyse: a column's results directory from an earlier run")
+	missing := flag.Int("missing", 0, "PPS pulses lost, per thousand")
+	outliers := flag.Int("outliers", 0, "PPS pulses late by up to -outlier-late, per thousand")
+	outlierLate := flag.Duration("outlier-late", 200*time.Microsecond, "how late an outlier pulse comes at most")
 	check := flag.Bool("check", false, "exit non-zero unless every column runs green (as scripts/test.sh wants)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -54,6 +58,7 @@ func main() {
 	if *short {
 		sc = lab.ShortScenario()
 	}
+	sc.MissingPermille, sc.OutlierPermille, sc.OutlierNs = *missing, *outliers, int(*outlierLate/time.Nanosecond)
 	if err := runAll(ctx, strings.Split(cols, ","), sc, *work, *asJSON, *check, log); err != nil {
 		fmt.Fprintln(os.Stderr, "lab:", err)
 		os.Exit(1)
