@@ -29,6 +29,7 @@ func main() {
 	columns := flag.String("columns", "", "columns to run: stratum1, chrony (default both; stratum1 with -short)")
 	work := flag.String("work", "", "work directory (default a new one under /tmp, kept)")
 	results := flag.String("results", "", "only analyse: a column's results directory from an earlier run")
+	jitter := flag.Duration("jitter", time.Microsecond, "PPS jitter (standard deviation)")
 	missing := flag.Int("missing", 0, "PPS pulses lost, per thousand")
 	outliers := flag.Int("outliers", 0, "PPS pulses late by up to -outlier-late, per thousand")
 	outlierLate := flag.Duration("outlier-late", 200*time.Microsecond, "how late an outlier pulse comes at most")
@@ -58,6 +59,7 @@ func main() {
 	if *short {
 		sc = lab.ShortScenario()
 	}
+	sc.JitterNs = int(*jitter / time.Nanosecond)
 	sc.MissingPermille, sc.OutlierPermille, sc.OutlierNs = *missing, *outliers, int(*outlierLate/time.Nanosecond)
 	if err := runAll(ctx, strings.Split(cols, ","), sc, *work, *asJSON, *check, log); err != nil {
 		fmt.Fprintln(os.Stderr, "lab:", err)
