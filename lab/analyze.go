@@ -176,16 +176,18 @@ func Analyze(name string, samples []Sample, ev map[string]int64) Result {
 	}
 
 	// Relock: from the restart until the server answers synchronised and
-	// the error stays under lockNs to the end.
+	// the error stays under lockNs to the end. A second without an answer
+	// (the daemon down, or the monitor's query lost on a loaded host)
+	// neither ends nor starts it.
 	if restart, ok := ev["restart"]; ok {
 		relockAt := int64(-1)
 		for _, s := range samples {
-			if s.TruthS < restart || s.TruthS >= end {
+			if s.TruthS <= restart || s.TruthS >= end {
 				continue
 			}
 			switch {
-			case abs(s.ErrNs) >= lockNs:
-				relockAt = -1
+			case abs(s.ErrNs) >= lockNs || s.Stratum >= 0 && !s.serving():
+				relockAt = -1 // off, or answering unsynchronised
 			case relockAt < 0 && s.serving():
 				relockAt = s.TruthS
 			}

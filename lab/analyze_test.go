@@ -44,8 +44,10 @@ func TestAnalyze(t *testing.T) {
 					return []int64{50, -50}[t%2], true, 1000
 				case t < 310:
 					return 40 * (t - 250), true, 100_000
-				case t >= 400 && t < 405:
-					return 20_000, false, 0 // restarted: unsynchronised a moment
+				case t >= 400 && t < 403:
+					return 500, false, 0 // restarted: close, but unsynchronised
+				case t >= 403 && t < 405:
+					return 20_000, false, 0 // and off
 				default:
 					return 50, true, 1000
 				}

@@ -204,8 +204,11 @@ func RunColumn(ctx context.Context, g *Guest, column string, sc Scenario, work s
 	hc := <-hostDone
 	log.Info("lab: guest stopped", "column", column, "after", time.Since(start).Round(time.Second), "nmea_bytes", relay.Bytes.Load(), "overrun", relay.Overrun.Load())
 
+	hostEnv := fmt.Sprintf("host_stratum=%d\nhost_chronyd_ok=%t\n", hc.stratum, hc.chronydOK)
+	if err := os.WriteFile(filepath.Join(share, "results", "host.env"), []byte(hostEnv), 0o644); err != nil {
+		return Result{Name: column, Error: err.Error()}, err
+	}
 	res, err := Load(column, filepath.Join(share, "results"))
-	res.HostStratum, res.HostChronydOK = hc.stratum, hc.chronydOK
 	if qerr != nil && err == nil {
 		err = fmt.Errorf("qemu: %w (console: %s)", qerr, filepath.Join(dir, "console.log"))
 	}
@@ -234,9 +237,14 @@ func Load(column, results string) (Result, error) {
 	res := Analyze(column, samples, ev)
 	res.BadLines = bad
 	final, _ := os.ReadFile(filepath.Join(results, "final.env"))
-	for _, l := range strings.Split(string(final), "\n") {
+	host, _ := os.ReadFile(filepath.Join(results, "host.env"))
+	for _, l := range strings.Split(string(final)+"\n"+string(host), "\n") {
 		k, v, _ := strings.Cut(l, "=")
 		switch k {
+		case "host_stratum":
+			res.HostStratum, _ = strconv.Atoi(v)
+		case "host_chronyd_ok":
+			res.HostChronydOK = v == "true"
 		case "systemd_active":
 			res.SystemdActive = v == "active"
 		case "exposure":
