@@ -18,6 +18,9 @@ import (
 type Relay struct {
 	From, To string // unix socket paths of the two chardevs
 	Baud     int    // 8N1: Baud/10 bytes a second
+	// KeepUnread queues what the receiving port does not read instead of
+	// dropping it: a restarted daemon then reads seconds-old sentences.
+	KeepUnread bool
 
 	cutUntil atomic.Int64 // unix ns; bytes are dropped before it
 	garbage  atomic.Int64 // bytes of garbage still to inject
@@ -108,7 +111,7 @@ func (r *Relay) Run(ctx context.Context) error {
 				stuck = time.Time{}
 			} else if stuck.IsZero() {
 				stuck = now
-			} else if now.Sub(stuck) > stuckAfter {
+			} else if now.Sub(stuck) > stuckAfter && !r.KeepUnread {
 				r.Overrun.Add(1)
 				continue
 			}

@@ -30,6 +30,9 @@ type Scenario struct {
 	StepPPM       int // temperature step of the crystal (0: none)
 	AfterStepS    int
 	AfterRestartS int
+	// StaleNMEA keeps, in the relay, the sentences the daemon's port does
+	// not read while it restarts (see Relay.KeepUnread).
+	StaleNMEA bool
 	// Robustness: pulses lost and pulses late by up to OutlierNs, per
 	// thousand, from the start.
 	MissingPermille, OutlierPermille, OutlierNs int
@@ -192,7 +195,7 @@ func RunColumn(ctx context.Context, g *Guest, column string, sc Scenario, work s
 	if err := qemu.Start(); err != nil {
 		return Result{}, fmt.Errorf("qemu: %w", err)
 	}
-	relay := &Relay{From: nmeaSock, To: gpsSock, Baud: 9600}
+	relay := &Relay{From: nmeaSock, To: gpsSock, Baud: 9600, KeepUnread: sc.StaleNMEA}
 	relayDone := make(chan error, 1)
 	go func() { relayDone <- relay.Run(ctx) }()
 	hostDone := make(chan hostCheck, 1)

@@ -33,6 +33,7 @@ func main() {
 	missing := flag.Int("missing", 0, "PPS pulses lost, per thousand")
 	outliers := flag.Int("outliers", 0, "PPS pulses late by up to -outlier-late, per thousand")
 	outlierLate := flag.Duration("outlier-late", 200*time.Microsecond, "how late an outlier pulse comes at most")
+	staleNMEA := flag.Bool("stale-nmea", false, "the relay queues what the daemon's port leaves unread (seconds-old sentences after a restart)")
 	check := flag.Bool("check", false, "exit non-zero unless every column runs green (as scripts/test.sh wants)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -60,6 +61,7 @@ func main() {
 		sc = lab.ShortScenario()
 	}
 	sc.JitterNs = int(*jitter / time.Nanosecond)
+	sc.StaleNMEA = *staleNMEA
 	sc.MissingPermille, sc.OutlierPermille, sc.OutlierNs = *missing, *outliers, int(*outlierLate/time.Nanosecond)
 	if err := runAll(ctx, strings.Split(cols, ","), sc, *work, *asJSON, *check, log); err != nil {
 		fmt.Fprintln(os.Stderr, "lab:", err)
