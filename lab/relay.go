@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -18,8 +19,9 @@ import (
 type Relay struct {
 	From, To string // unix socket paths of the two chardevs
 	Baud     int    // 8N1: Baud/10 bytes a second
-	// KeepUnread queues what the receiving port does not read instead of
-	// dropping it: a restarted daemon then reads seconds-old sentences.
+	// KeepUnread waits for the receiving port instead of dropping what it
+	// does not read: the sentences queue back through QEMU into the
+	// guest's tty, and a restarted daemon reads seconds-old ones.
 	KeepUnread bool
 
 	cutUntil atomic.Int64 // unix ns; bytes are dropped before it
@@ -32,7 +34,7 @@ type Relay struct {
 // the relay drops what follows, as a wire does: QEMU's 8250 applies back
 // pressure when the guest has the port closed, and a socket would then
 // hand the daemon seconds-old sentences when it opens the port again.
-const stuckAfter = 200 * time.Millisecond
+const stuckAfter = 400 * time.Millisecond
 
 // unread returns how many bytes written to c its peer has not read yet.
 func unread(c net.Conn) int {
@@ -115,7 +117,15 @@ func (r *Relay) Run(ctx context.Context) error {
 				r.Overrun.Add(1)
 				continue
 			}
-			if _, err := to.Write(out[i : i+1]); err != nil {
+			// A wire never waits: a byte the socket cannot take at once
+			// (its buffer full of unread bytes) is an overrun too.
+			if !r.KeepUnread {
+				_ = to.SetWriteDeadline(now.Add(20 * time.Millisecond))
+			}
+			if _, err := to.Write(out[i : i+1]); errors.Is(err, os.ErrDeadlineExceeded) {
+				r.Overrun.Add(1)
+				continue
+			} else if err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
