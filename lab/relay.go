@@ -76,6 +76,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		to.Close()
 	}()
 	go io.Copy(io.Discard, to) // what the daemon sends to the receiver
+	bigSendBuffer(to)
 	perByte := time.Second * 10 / time.Duration(max(r.Baud, 300))
 	buf := make([]byte, 64)
 	junk := []byte("\x00\xff$GPRMC,garbage,,*7F\r\n\xa5\x5a~~~$$$\n")
@@ -136,6 +137,23 @@ func (r *Relay) Run(ctx context.Context) error {
 			time.Sleep(time.Until(due))
 		}
 	}
+}
+
+// bigSendBuffer lets the socket hold seconds of single-byte writes (each
+// costs a whole buffer's overhead), so that only the unread-for-stuckAfter
+// rule drops bytes; without root the default stays.
+func bigSendBuffer(c net.Conn) {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return
+	}
+	rc, err := uc.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = rc.Control(func(fd uintptr) {
+		_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 16<<20)
+	})
 }
 
 func dialWait(ctx context.Context, path string) (net.Conn, error) {
