@@ -33,6 +33,9 @@ type Scenario struct {
 	// StaleNMEA keeps, in the relay, the sentences the daemon's port does
 	// not read while it restarts (see Relay.KeepUnread).
 	StaleNMEA bool
+	// LineFaults: 20 s after lock, 300 bytes of garbage on the NMEA line;
+	// 20 s later the line cut for a minute.
+	LineFaults bool
 	// Robustness: pulses lost and pulses late by up to OutlierNs, per
 	// thousand, from the start.
 	MissingPermille, OutlierPermille, OutlierNs int
@@ -198,6 +201,9 @@ func RunColumn(ctx context.Context, g *Guest, column string, sc Scenario, work s
 	relay := &Relay{From: nmeaSock, To: gpsSock, Baud: 9600, KeepUnread: sc.StaleNMEA}
 	relayDone := make(chan error, 1)
 	go func() { relayDone <- relay.Run(ctx) }()
+	if sc.LineFaults {
+		go lineFaults(ctx, filepath.Join(share, "results", "events"), relay, log)
+	}
 	hostDone := make(chan hostCheck, 1)
 	go func() { hostDone <- checkFromHost(ctx, filepath.Join(share, "results", "events"), port, log) }()
 
@@ -266,6 +272,38 @@ func Load(column, results string) (Result, error) {
 	return res, nil
 }
 
+// waitLocked waits for the guest's "locked" event.
+func waitLocked(ctx context.Context, events string) bool {
+	for {
+		if b, err := os.ReadFile(events); err == nil && bytes.Contains(b, []byte(" locked\n")) {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// lineFaults garbles and then cuts the NMEA line after lock.
+func lineFaults(ctx context.Context, events string, r *Relay, log *slog.Logger) {
+	if !waitLocked(ctx, events) {
+		return
+	}
+	for _, step := range []func(){
+		func() { r.Garbage(300); log.Info("lab: 300 bytes of garbage on the NMEA line") },
+		func() { r.Cut(time.Minute); log.Info("lab: NMEA line cut for a minute") },
+	} {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Second):
+		}
+		step()
+	}
+}
+
 type hostCheck struct {
 	stratum   int
 	chronydOK bool
@@ -276,15 +314,8 @@ type hostCheck struct {
 // chronyd -Q (query only: it never sets this machine's clock).
 func checkFromHost(ctx context.Context, events string, port int, log *slog.Logger) hostCheck {
 	hc := hostCheck{stratum: -1}
-	for {
-		if b, err := os.ReadFile(events); err == nil && bytes.Contains(b, []byte(" locked\n")) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return hc
-		case <-time.After(2 * time.Second):
-		}
+	if !waitLocked(ctx, events) {
+		return hc
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	chronyd, err := exec.LookPath("chronyd")

@@ -34,6 +34,7 @@ func main() {
 	outliers := flag.Int("outliers", 0, "PPS pulses late by up to -outlier-late, per thousand")
 	outlierLate := flag.Duration("outlier-late", 200*time.Microsecond, "how late an outlier pulse comes at most")
 	staleNMEA := flag.Bool("stale-nmea", false, "the relay queues what the daemon's port leaves unread (seconds-old sentences after a restart)")
+	lineFaults := flag.Bool("line-faults", false, "20 s after lock garbage on the NMEA line, 20 s later the line cut for a minute")
 	check := flag.Bool("check", false, "exit non-zero unless every column runs green (as scripts/test.sh wants)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -62,6 +63,7 @@ func main() {
 	}
 	sc.JitterNs = int(*jitter / time.Nanosecond)
 	sc.StaleNMEA = *staleNMEA
+	sc.LineFaults = *lineFaults
 	sc.MissingPermille, sc.OutlierPermille, sc.OutlierNs = *missing, *outliers, int(*outlierLate/time.Nanosecond)
 	if err := runAll(ctx, strings.Split(cols, ","), sc, *work, *asJSON, *check, log); err != nil {
 		fmt.Fprintln(os.Stderr, "lab:", err)
