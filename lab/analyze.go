@@ -92,6 +92,7 @@ type Result struct {
 	LockS         float64 `json:"lock_s"` // -1: never locked
 	MeanNs        float64 `json:"mean_ns"`
 	RMSNs         float64 `json:"rms_ns"`
+	AfterLockS    int     `json:"after_lock_s"` // seconds the mean, RMS and max are over
 	MaxNs         float64 `json:"max_ns"`
 	HoldoverMaxNs float64 `json:"holdover_max_ns"`
 	StepMaxNs     float64 `json:"step_max_ns"`
@@ -167,6 +168,7 @@ func Analyze(name string, samples []Sample, ev map[string]int64) Result {
 			}
 		}
 	}
+	res.AfterLockS = n
 	if n > 0 {
 		res.MeanNs = sum / float64(n)
 		res.RMSNs = math.Sqrt(sum2 / float64(n))
