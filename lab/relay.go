@@ -30,11 +30,14 @@ type Relay struct {
 	Overrun  atomic.Int64 // bytes dropped because the receiving port did not take them
 }
 
-// stuckAfter is how long the receiving port may leave a byte unread before
-// the relay drops what follows, as a wire does: QEMU's 8250 applies back
-// pressure when the guest has the port closed, and a socket would then
-// hand the daemon seconds-old sentences when it opens the port again.
-const stuckAfter = 400 * time.Millisecond
+// maxUnread bounds what the relay leaves queued for the receiving port:
+// SIOCOUTQ counts a unix socket's buffers, about 1 KiB for each single-byte
+// write, so this is some 50 bytes, 50 ms at 9600 baud. Beyond it the relay
+// drops, as a wire into a UART that does not take its bytes does: QEMU's
+// 8250 applies back pressure when the guest has the port closed or is
+// descheduled, and a queue would hand the daemon seconds-old sentences
+// when it opens the port again.
+const maxUnread = 48 << 10
 
 // unread returns how many bytes written to c its peer has not read yet.
 func unread(c net.Conn) int {
@@ -81,8 +84,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	buf := make([]byte, 64)
 	junk := []byte("\x00\xff$GPRMC,garbage,,*7F\r\n\xa5\x5a~~~$$$\n")
 	var junkAt int
-	var due time.Time   // when the line is free for the next byte
-	var stuck time.Time // since when the peer has left bytes unread
+	var due time.Time // when the line is free for the next byte
 	for {
 		n, err := from.Read(buf)
 		if err != nil {
@@ -110,11 +112,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			if due.Before(now) {
 				due = now
 			}
-			if unread(to) == 0 {
-				stuck = time.Time{}
-			} else if stuck.IsZero() {
-				stuck = now
-			} else if now.Sub(stuck) > stuckAfter && !r.KeepUnread {
+			if !r.KeepUnread && unread(to) > maxUnread {
 				r.Overrun.Add(1)
 				continue
 			}
@@ -140,8 +138,9 @@ func (r *Relay) Run(ctx context.Context) error {
 }
 
 // bigSendBuffer lets the socket hold seconds of single-byte writes (each
-// costs a whole buffer's overhead), so that only the unread-for-stuckAfter
-// rule drops bytes; without root the default stays.
+// costs a whole buffer's overhead), so that only maxUnread decides what is
+// dropped, and -stale-nmea can queue seconds; without root the default
+// stays.
 func bigSendBuffer(c net.Conn) {
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
