@@ -247,9 +247,10 @@ func (h *handler) reply(req []byte, version uint8, mode ntp.Mode, rx time.Time, 
 		hdr.Stratum = st.Stratum
 		hdr.Precision = st.Precision
 		hdr.RefID = st.RefID
-		hdr.RootDelay = ntp.ShortFrom(st.RootDelay)
-		// An error bound rounds up: a locked box's few hundred
-		// nanoseconds are one unit on the wire, not 0.
+		// Error bounds round up: a locked box's few hundred nanoseconds
+		// are one unit on the wire, not 0 (and root distance includes
+		// half the root delay).
+		hdr.RootDelay = ntp.ShortCeil(st.RootDelay)
 		hdr.RootDispersion = ntp.ShortCeil(st.DispersionAt(rx))
 		if !st.RefTime.IsZero() {
 			hdr.RefTime = ntp.TimeFrom(st.RefTime)
