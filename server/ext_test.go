@@ -57,7 +57,7 @@ func TestHandleExtensionsHook(t *testing.T) {
 				return
 			}
 			xmit := testNow.Add(time.Millisecond)
-			n := h.serveExt(tt.req, testNow, func() time.Time { return xmit }, out, &c)
+			n, _ := h.serveExt(tt.req, testSrc, testNow, func() time.Time { return xmit }, out, &c)
 			if n != tt.wantLen {
 				t.Fatalf("length %d, want %d", n, tt.wantLen)
 			}
