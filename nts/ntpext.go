@@ -157,14 +157,19 @@ func (s *Server) reply(r ntsRequest, req, out []byte, keys *aeadPair) int {
 	binary.BigEndian.PutUint16(out[off+2:], uint16(total))
 	binary.BigEndian.PutUint16(out[off+4:], nonceLen)
 	binary.BigEndian.PutUint16(out[off+6:], uint16(siv.Overhead+k*cookieField))
+	// One random read for the reply's nonce and every cookie's.
+	var rnd [(1 + maxCookies) * nonceLen]byte
+	_, _ = rand.Read(rnd[:(1+k)*nonceLen])
 	nonce := out[off+8 : off+8+nonceLen]
-	_, _ = rand.Read(nonce)
+	copy(nonce, rnd[:nonceLen])
 	ctOff := off + 8 + nonceLen
 	p := ctOff + siv.Overhead
 	for i := 0; i < k; i++ {
 		binary.BigEndian.PutUint16(out[p:], ExtCookie)
 		binary.BigEndian.PutUint16(out[p+2:], cookieField)
-		s.keys.sealCookie(out[p+extHeaderLen:p+cookieField], keys.c2s[:], keys.s2c[:])
+		cookie := out[p+extHeaderLen : p+cookieField]
+		copy(cookie[cookieIDLen:cookieIDLen+cookieNonce], rnd[(1+i)*nonceLen:])
+		s.keys.sealCookieNonce(cookie, keys.c2s[:], keys.s2c[:])
 		p += cookieField
 	}
 	keys.seal.Seal(out[ctOff:ctOff], nonce, out[ctOff+siv.Overhead:p], out[:authOff])

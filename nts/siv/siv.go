@@ -23,6 +23,9 @@ var ErrOpen = errors.New("siv: message authentication failed")
 // SIV is AES-SIV under one key. It is safe for concurrent use.
 type SIV struct {
 	mac cmac
+	// d0 is the CMAC of the zero block, where every S2V starts: fixed
+	// per key, so computed once.
+	d0  block
 	ctr cipher.Block
 	// own is the scratch of the first user at a time, so that a SIV made
 	// for one message allocates none; others share the pool.
@@ -53,6 +56,8 @@ func New(key []byte) (*SIV, error) {
 	// The subkeys' block goes through the SIV's own scratch: a local
 	// handed to a cipher.Block would escape to the heap.
 	s.mac.init(b1, &s.own.t)
+	s.d0 = s.own.m.sumOf(&s.mac, s.own.t[:])
+	s.own = scratch{}
 	s.pool.New = func() any { return new(scratch) }
 	return s, nil
 }
@@ -84,8 +89,7 @@ type scratch struct {
 // s2v is the vectorised PRF of RFC 5297 section 2.4 over the associated
 // data components ad and the plaintext p.
 func (s *SIV) s2v(w *scratch, ad [][]byte, p []byte) block {
-	w.t = block{}
-	d := w.m.sumOf(&s.mac, w.t[:])
+	d := s.d0
 	for _, a := range ad {
 		t := w.m.sumOf(&s.mac, a)
 		d = dbl(d)
