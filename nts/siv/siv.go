@@ -4,6 +4,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/subtle"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -93,13 +94,14 @@ func (s *SIV) s2v(w *scratch, ad [][]byte, p []byte) block {
 	for _, a := range ad {
 		t := w.m.sumOf(&s.mac, a)
 		d = dbl(d)
-		subtle.XORBytes(d[:], d[:], t[:])
+		xorInto(&d, t[:])
 	}
 	w.m.reset(&s.mac)
 	if len(p) >= blockLen {
 		cut := len(p) - blockLen
 		w.m.write(p[:cut])
-		subtle.XORBytes(w.t[:], p[cut:], d[:])
+		w.t = d
+		xorInto(&w.t, p[cut:])
 		w.m.write(w.t[:])
 		return w.m.sum()
 	}
@@ -107,7 +109,7 @@ func (s *SIV) s2v(w *scratch, ad [][]byte, p []byte) block {
 	w.t = block{}
 	copy(w.t[:], p)
 	w.t[len(p)] = 0x80
-	subtle.XORBytes(w.t[:], w.t[:], d[:])
+	xorInto(&w.t, d[:])
 	w.m.write(w.t[:])
 	return w.m.sum()
 }
@@ -120,14 +122,19 @@ func (s *SIV) xorCTR(w *scratch, dst, src []byte, v block) {
 	w.ctr[12] &= 0x7f
 	for len(src) > 0 {
 		s.ctr.Encrypt(w.ks[:], w.ctr[:])
-		n := subtle.XORBytes(dst, src, w.ks[:])
-		dst, src = dst[n:], src[n:]
-		for i := blockLen - 1; i >= 0; i-- {
-			w.ctr[i]++
-			if w.ctr[i] != 0 {
-				break
-			}
+		n := blockLen
+		if len(src) >= blockLen {
+			// dst and src alias exactly or not at all: word by word
+			// is safe.
+			xorInto(&w.ks, src[:blockLen])
+			copy(dst[:blockLen], w.ks[:])
+		} else {
+			n = subtle.XORBytes(dst, src, w.ks[:])
 		}
+		dst, src = dst[n:], src[n:]
+		// The counter's low 64 bits; the high half never carries for a
+		// datagram's length (bit 63 was cleared).
+		binary.BigEndian.PutUint64(w.ctr[8:], binary.BigEndian.Uint64(w.ctr[8:])+1)
 	}
 }
 
