@@ -136,6 +136,12 @@ type Discipline struct {
 	goodRun    int
 	rejected   uint64
 	wholeSec   uint64
+	// trusted bounds the clock's error at start when something other than
+	// the GPS vouches for it (the kernel still synchronised by the run
+	// before a restart); 0 when nothing does. wholeSince is when the
+	// first start refused for disagreeing with it by whole seconds.
+	trusted    time.Duration
+	wholeSince time.Time
 	// observe is set once the clock refuses adjustments with
 	// ErrNoClockAdjust (--no-clock-adjust): the loop then only measures,
 	// and the served clock is the uncorrected one.
@@ -375,6 +381,9 @@ func (d *Discipline) initialise(s Sample, z, r float64) error {
 // begin starts the filter at the offset z of sample s, with a frequency
 // y0 known to sy, and steps the clock by med when it is far off.
 func (d *Discipline) begin(s Sample, z, r, med, y0, sy float64) error {
+	if math.Abs(med) > d.cfg.StepThreshold.Seconds() && d.stepAllowed() && d.distrustStart(s, med) {
+		return fmt.Errorf("source disagrees with the trusted clock by %v", time.Duration(med*1e9))
+	}
 	sigma := math.Sqrt(r)
 	if d.driftSkew > 0 {
 		// The drift file set the frequency: combine it with the slope.
@@ -389,9 +398,45 @@ func (d *Discipline) begin(s Sample, z, r, med, y0, sy float64) error {
 	if math.Abs(med) > d.cfg.StepThreshold.Seconds() && d.stepAllowed() {
 		d.step(med, s.Local)
 	}
+	d.wholeSince = time.Time{}
 	d.state = Acquiring
 	d.accept(s, z, r)
 	return nil
+}
+
+// trustPersist is how long a source must keep disagreeing with a clock
+// trusted at start (TrustClock) by whole seconds before the loop steps to
+// it: a backlog of stale sentences, or a pulse named at an ambiguous
+// phase, names the wrong second for seconds, not for a minute.
+const trustPersist = time.Minute
+
+// TrustClock tells the loop, before its first sample, that the clock is
+// within bound of UTC by a source other than the GPS (the kernel still
+// synchronised by the run before a restart). A start that would step it
+// by half a second or more then waits until the source has said so for
+// trustPersist; the loop stays unsynchronised meanwhile. Zero or a
+// negative bound trusts nothing.
+func (d *Discipline) TrustClock(bound time.Duration) {
+	d.trusted = max(bound, 0)
+}
+
+// distrustStart reports whether the start at offset med (seconds) is
+// refused for contradicting the trusted clock, and counts it.
+func (d *Discipline) distrustStart(s Sample, med float64) bool {
+	if d.trusted <= 0 || math.Abs(med) < 0.5 || math.Abs(med) < 10*d.trusted.Seconds() {
+		return false
+	}
+	if d.wholeSince.IsZero() {
+		d.wholeSince = s.Local
+		d.log.Warn("source disagrees with the trusted clock by whole seconds; holding", "offset", time.Duration(med*1e9))
+	}
+	if s.Local.Sub(d.wholeSince) < trustPersist {
+		d.wholeSec++
+		return true
+	}
+	d.log.Warn("source kept disagreeing with the trusted clock; stepping", "offset", time.Duration(med*1e9), "since", d.wholeSince)
+	d.trusted = 0
+	return false
 }
 
 // reject handles an outlier; enough consistent outliers in a row are taken
