@@ -142,6 +142,9 @@ type Discipline struct {
 	// first start refused for disagreeing with it by whole seconds.
 	trusted    time.Duration
 	wholeSince time.Time
+	// wholeJumpSince is when the source began disagreeing with the
+	// running loop by whole seconds (wholeJumpPersisted); zero when not.
+	wholeJumpSince time.Time
 	// observe is set once the clock refuses adjustments with
 	// ErrNoClockAdjust (--no-clock-adjust): the loop then only measures,
 	// and the served clock is the uncorrected one.
@@ -474,7 +477,9 @@ func (d *Discipline) reject(s Sample, z, r float64) error {
 	}
 	// Whole seconds are a receiver's mistake; the peers' verdict has
 	// been through their own selection, and the caller chose it over GPS.
-	if math.Abs(jump) >= 0.5 && d.state != Unusable && s.Source != Peer {
+	whole := math.Abs(jump) >= 0.5 && d.state != Unusable && s.Source != Peer
+	persisted := whole && d.wholeJumpPersisted(s)
+	if whole && !persisted {
 		d.wholeSec++
 		d.est.dropOldestOutlier()
 		if d.wholeSec%64 == 1 {
@@ -484,7 +489,9 @@ func (d *Discipline) reject(s Sample, z, r float64) error {
 	}
 	d.log.Warn("phase jump accepted", "jump", time.Duration(jump*1e9), "source", s.Source)
 	d.est.jumped(z, r, dy)
-	if math.Abs(z) > d.cfg.StepThreshold.Seconds() && d.stepAllowed() {
+	// Whole seconds are stepped past the step limit: slewing them would
+	// take the better part of an hour.
+	if math.Abs(z) > d.cfg.StepThreshold.Seconds() && (d.stepAllowed() || persisted) {
 		d.step(z, s.Local)
 	}
 	d.state = Acquiring
@@ -493,8 +500,26 @@ func (d *Discipline) reject(s Sample, z, r float64) error {
 	return nil
 }
 
+// wholeJumpPersisted reports whether a whole-second jump the source has
+// kept for trustPersist is to be taken, and starts timing it. Locked or
+// holding over, never: the clock was right to microseconds and a receiver
+// that changes its second is wrong (the peers, when configured, decide).
+// Acquiring, the first samples may have been the wrong ones (a backlog of
+// stale sentences named the pulses at start), and a loop that refused the
+// right second for good would never lock.
+func (d *Discipline) wholeJumpPersisted(s Sample) bool {
+	if d.state == Locked || d.state == Holdover {
+		return false
+	}
+	if d.wholeJumpSince.IsZero() {
+		d.wholeJumpSince = s.Local
+	}
+	return s.Local.Sub(d.wholeJumpSince) >= trustPersist
+}
+
 // accept finishes an update: steer, track lock, publish.
 func (d *Discipline) accept(s Sample, z, r float64) {
+	d.wholeJumpSince = time.Time{}
 	d.updates++
 	d.source = s.Source
 	d.offset = time.Duration(z * 1e9)
