@@ -34,8 +34,9 @@ const (
 	labelVotes   = 8
 	// labelConfirm is how many consecutive epochs must put the clock at
 	// the same distance from the seconds they name before the first
-	// sample: one epoch read from a backlog, or arriving at an ambiguous
-	// phase, names the pulse a second off.
+	// sample (one fewer when that distance is within nearest_within): one
+	// epoch read from a backlog, or arriving at an ambiguous phase, names
+	// the pulse a second off.
 	labelConfirm = 3
 	// conflictHold is how many consecutive epochs a label that moved by
 	// whole seconds (the clock's distance from the named seconds changed
@@ -486,6 +487,12 @@ func (p *Pairer) pair(s Second, mayWait bool) (Sample, bool) {
 	}
 	pe.paired = true
 	if !p.phase.learned() {
+		// The epochs that teach the phase count towards confirming the
+		// label, so that the first sample is not delayed by it.
+		if s.Fix && !p.confirmed {
+			u := s.UTC.Truncate(time.Second).Add(-time.Duration(p.k) * time.Second)
+			p.observeLabel(pe.e.Local.Add(-p.cfg.delay()).Sub(u))
+		}
 		p.reject(ReasonLearning)
 		return Sample{}, false
 	}
@@ -522,14 +529,15 @@ func (p *Pairer) pair(s Second, mayWait bool) (Sample, bool) {
 // sample until it has persisted for conflictHold epochs (the receiver or
 // the clock really changed; the discipline then decides whether to step).
 func (p *Pairer) confirm(off time.Duration) bool {
-	if p.candN > 0 && (off-p.candOff).Abs() < labelAgree {
-		p.candN++
-	} else {
-		p.candN = 1
-	}
-	p.candOff = off
+	p.observeLabel(off)
 	if !p.confirmed {
-		if p.candN < labelConfirm {
+		// A label that agrees with the clock's own nearest second has
+		// the clock to vouch for it: one epoch fewer.
+		need := labelConfirm
+		if off.Abs() < p.cfg.nearestWithin() {
+			need--
+		}
+		if p.candN < need {
 			p.reject(ReasonUnconfirmed)
 			return false
 		}
@@ -552,6 +560,17 @@ func (p *Pairer) confirm(off time.Duration) bool {
 	p.confOff = off
 	p.lastUTC = time.Time{}
 	return true
+}
+
+// observeLabel counts the consecutive epochs that agree on the clock's
+// distance off from the seconds they name.
+func (p *Pairer) observeLabel(off time.Duration) {
+	if p.candN > 0 && (off-p.candOff).Abs() < labelAgree {
+		p.candN++
+	} else {
+		p.candN = 1
+	}
+	p.candOff = off
 }
 
 // emit records a pulse as named utc and returns its sample. The capture
