@@ -61,3 +61,42 @@ func TestTrustClockHoldsWholeSecondStart(t *testing.T) {
 		})
 	}
 }
+
+// Acquiring, after a start on the wrong second (stale labels at start), a
+// whole-second disagreement that persists for trustPersist is stepped to,
+// past the step limit; locked, it is refused for good.
+func TestWholeSecondJumpWhileAcquiring(t *testing.T) {
+	clk := &fakeClock{}
+	d, err := New(testConfig(), clk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Started one second off, the clock stepped to it.
+	for k := range 3 {
+		d.Sample(pps(k, 300*time.Millisecond+time.Second))
+	}
+	if len(clk.steps) != 1 {
+		t.Fatalf("steps %v, want the initial one", clk.steps)
+	}
+	// The labels come right: the clock is now a second slow.
+	k := 3
+	for ; k < 3+int(trustPersist/time.Second)-5; k++ {
+		d.Sample(pps(k, -time.Second))
+	}
+	if len(clk.steps) != 1 || d.ServerState().Synchronised() {
+		t.Fatalf("second %d: steps %v, synchronised %v; want the jump held and unsynchronised", k, clk.steps, d.ServerState().Synchronised())
+	}
+	for ; k < 3+int(trustPersist/time.Second)+20; k++ {
+		off := -time.Second
+		if len(clk.steps) > 1 {
+			off = 0
+		}
+		d.Sample(pps(k, off))
+	}
+	if len(clk.steps) != 2 || clk.steps[1] != time.Second {
+		t.Fatalf("steps %v, want a second one of +1s", clk.steps)
+	}
+	if d.State() != Locked {
+		t.Errorf("state %v, want LOCKED after the step", d.State())
+	}
+}
