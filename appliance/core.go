@@ -85,6 +85,12 @@ func NewCore(cfg CoreConfig, clk discipline.Clock, start time.Time, log *slog.Lo
 		return nil, fmt.Errorf("discipline: %w", err)
 	}
 	c.disc = disc
+	if v, ok := clk.(discipline.Voucher); ok {
+		if bound, synced := v.Vouched(); synced && bound > 0 && bound <= trustedClockMax {
+			disc.TrustClock(bound)
+			log.Info("clock synchronised at start; a whole-second step must persist", "est_error", bound)
+		}
+	}
 	c.pairer = pps.NewPairer(cfg.PPS, log.With("part", "pps"))
 	c.machine = NewMachine(cfg.GPSRecoverAfter, start)
 	c.crossCheckDue = start.Add(crossCheckWait)
@@ -289,6 +295,11 @@ func (c *Core) sample(s discipline.Sample) {
 	}
 	c.update(c.clk.now)
 }
+
+// trustedClockMax is the largest error estimate of a clock synchronised at
+// start (by the run before a restart) that the core trusts against the
+// GPS's first word.
+const trustedClockMax = time.Millisecond
 
 // crossCheckWait is how long, after the start or a step, a box with upstream
 // peers waits for their verdict on the GPS before it serves stratum 1

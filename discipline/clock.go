@@ -75,3 +75,12 @@ type Sample struct {
 
 // Offset returns the clock's offset from true time (clock - source).
 func (s Sample) Offset() time.Duration { return s.Local.Sub(s.True) }
+
+// Voucher is a clock that can say, read-only, whether something keeps it
+// synchronised: the kernel's STA_UNSYNC bit is clear after a restart, set
+// by the run before (or another daemon), and its estimated error. The core
+// then trusts the clock (Discipline.TrustClock) against a GPS that names
+// the wrong second on its first epochs.
+type Voucher interface {
+	Vouched() (estErr time.Duration, synced bool)
+}

@@ -36,6 +36,15 @@ type KernelState struct {
 // Unsynchronised reports whether the kernel flags the clock unsynchronised.
 func (k KernelState) Unsynchronised() bool { return k.Status&unix.STA_UNSYNC != 0 }
 
+// Vouched reports the kernel's synchronised status and estimated error.
+func (c *SystemClock) Vouched() (time.Duration, bool) {
+	k, err := c.ReadKernel()
+	if err != nil {
+		return 0, false
+	}
+	return k.EstError, !k.Unsynchronised() && k.State != unix.TIME_ERROR
+}
+
 // ReadKernel reads the kernel's clock state; modes 0 changes nothing.
 func (c *SystemClock) ReadKernel() (KernelState, error) {
 	var tx unix.Timex

@@ -23,5 +23,8 @@ func (c *SystemClock) Step(time.Duration) error                         { return
 func (c *SystemClock) SetLeap(ntp.Leap) error                           { return errUnsupported }
 func (c *SystemClock) SetSync(bool, time.Duration, time.Duration) error { return errUnsupported }
 
+// Vouched is implemented on Linux only: nothing vouches for the clock.
+func (c *SystemClock) Vouched() (time.Duration, bool) { return 0, false }
+
 // KernelStatus is implemented on Linux only.
 func (c *SystemClock) KernelStatus() (KernelInfo, error) { return KernelInfo{}, errUnsupported }

@@ -136,6 +136,15 @@ type Discipline struct {
 	goodRun    int
 	rejected   uint64
 	wholeSec   uint64
+	// trusted bounds the clock's error at start when something other than
+	// the GPS vouches for it (the kernel still synchronised by the run
+	// before a restart); 0 when nothing does. wholeSince is when the
+	// first start refused for disagreeing with it by whole seconds.
+	trusted    time.Duration
+	wholeSince time.Time
+	// wholeJumpSince is when the source began disagreeing with the
+	// running loop by whole seconds (wholeJumpPersisted); zero when not.
+	wholeJumpSince time.Time
 	// observe is set once the clock refuses adjustments with
 	// ErrNoClockAdjust (--no-clock-adjust): the loop then only measures,
 	// and the served clock is the uncorrected one.
@@ -375,6 +384,9 @@ func (d *Discipline) initialise(s Sample, z, r float64) error {
 // begin starts the filter at the offset z of sample s, with a frequency
 // y0 known to sy, and steps the clock by med when it is far off.
 func (d *Discipline) begin(s Sample, z, r, med, y0, sy float64) error {
+	if math.Abs(med) > d.cfg.StepThreshold.Seconds() && d.stepAllowed() && d.distrustStart(s, med) {
+		return fmt.Errorf("source disagrees with the trusted clock by %v", time.Duration(med*1e9))
+	}
 	sigma := math.Sqrt(r)
 	if d.driftSkew > 0 {
 		// The drift file set the frequency: combine it with the slope.
@@ -389,9 +401,45 @@ func (d *Discipline) begin(s Sample, z, r, med, y0, sy float64) error {
 	if math.Abs(med) > d.cfg.StepThreshold.Seconds() && d.stepAllowed() {
 		d.step(med, s.Local)
 	}
+	d.wholeSince = time.Time{}
 	d.state = Acquiring
 	d.accept(s, z, r)
 	return nil
+}
+
+// trustPersist is how long a source must keep disagreeing with a clock
+// trusted at start (TrustClock) by whole seconds before the loop steps to
+// it: a backlog of stale sentences, or a pulse named at an ambiguous
+// phase, names the wrong second for seconds, not for a minute.
+const trustPersist = time.Minute
+
+// TrustClock tells the loop, before its first sample, that the clock is
+// within bound of UTC by a source other than the GPS (the kernel still
+// synchronised by the run before a restart). A start that would step it
+// by half a second or more then waits until the source has said so for
+// trustPersist; the loop stays unsynchronised meanwhile. Zero or a
+// negative bound trusts nothing.
+func (d *Discipline) TrustClock(bound time.Duration) {
+	d.trusted = max(bound, 0)
+}
+
+// distrustStart reports whether the start at offset med (seconds) is
+// refused for contradicting the trusted clock, and counts it.
+func (d *Discipline) distrustStart(s Sample, med float64) bool {
+	if d.trusted <= 0 || math.Abs(med) < 0.5 || math.Abs(med) < 10*d.trusted.Seconds() {
+		return false
+	}
+	if d.wholeSince.IsZero() {
+		d.wholeSince = s.Local
+		d.log.Warn("source disagrees with the trusted clock by whole seconds; holding", "offset", time.Duration(med*1e9))
+	}
+	if s.Local.Sub(d.wholeSince) < trustPersist {
+		d.wholeSec++
+		return true
+	}
+	d.log.Warn("source kept disagreeing with the trusted clock; stepping", "offset", time.Duration(med*1e9), "since", d.wholeSince)
+	d.trusted = 0
+	return false
 }
 
 // reject handles an outlier; enough consistent outliers in a row are taken
@@ -429,7 +477,9 @@ func (d *Discipline) reject(s Sample, z, r float64) error {
 	}
 	// Whole seconds are a receiver's mistake; the peers' verdict has
 	// been through their own selection, and the caller chose it over GPS.
-	if math.Abs(jump) >= 0.5 && d.state != Unusable && s.Source != Peer {
+	whole := math.Abs(jump) >= 0.5 && d.state != Unusable && s.Source != Peer
+	persisted := whole && d.wholeJumpPersisted(s)
+	if whole && !persisted {
 		d.wholeSec++
 		d.est.dropOldestOutlier()
 		if d.wholeSec%64 == 1 {
@@ -439,7 +489,9 @@ func (d *Discipline) reject(s Sample, z, r float64) error {
 	}
 	d.log.Warn("phase jump accepted", "jump", time.Duration(jump*1e9), "source", s.Source)
 	d.est.jumped(z, r, dy)
-	if math.Abs(z) > d.cfg.StepThreshold.Seconds() && d.stepAllowed() {
+	// Whole seconds are stepped past the step limit: slewing them would
+	// take the better part of an hour.
+	if math.Abs(z) > d.cfg.StepThreshold.Seconds() && (d.stepAllowed() || persisted) {
 		d.step(z, s.Local)
 	}
 	d.state = Acquiring
@@ -448,8 +500,26 @@ func (d *Discipline) reject(s Sample, z, r float64) error {
 	return nil
 }
 
+// wholeJumpPersisted reports whether a whole-second jump the source has
+// kept for trustPersist is to be taken, and starts timing it. Locked or
+// holding over, never: the clock was right to microseconds and a receiver
+// that changes its second is wrong (the peers, when configured, decide).
+// Acquiring, the first samples may have been the wrong ones (a backlog of
+// stale sentences named the pulses at start), and a loop that refused the
+// right second for good would never lock.
+func (d *Discipline) wholeJumpPersisted(s Sample) bool {
+	if d.state == Locked || d.state == Holdover {
+		return false
+	}
+	if d.wholeJumpSince.IsZero() {
+		d.wholeJumpSince = s.Local
+	}
+	return s.Local.Sub(d.wholeJumpSince) >= trustPersist
+}
+
 // accept finishes an update: steer, track lock, publish.
 func (d *Discipline) accept(s Sample, z, r float64) {
+	d.wholeJumpSince = time.Time{}
 	d.updates++
 	d.source = s.Source
 	d.offset = time.Duration(z * 1e9)

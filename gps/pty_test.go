@@ -252,3 +252,84 @@ func TestReaderNoDevice(t *testing.T) {
 		t.Errorf("status %+v, want no device with an error", st)
 	}
 }
+
+// Sentences written while no one had the port open wait in the tty; read
+// after the open, their arrival times are seconds late. The reader flushes
+// them and hands on no epoch older than the open.
+func TestReaderFlushesQueuedSentences(t *testing.T) {
+	link := filepath.Join(t.TempDir(), "gps0")
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Fatalf("open pty: %v", err)
+	}
+	defer master.Close()
+	defer slave.Close()
+	makeRaw(t, slave)
+	if err := os.Symlink(slave.Name(), link); err != nil {
+		t.Fatal(err)
+	}
+	stale := time.Date(2024, 6, 1, 11, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		for _, s := range cycle(stale.Add(time.Duration(i)*time.Second), true) {
+			if _, err := master.Write([]byte(s + "\r\n")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	r, err := NewReader(Config{Device: link, Baud: "9600"}, ReaderOptions{RefDate: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	fresh := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	var got []Epoch
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = r.Run(ctx, func(e Epoch) {
+			mu.Lock()
+			got = append(got, e)
+			mu.Unlock()
+		})
+	}()
+	waitFor(t, "connected", 5*time.Second, func() bool { return r.Status().Connected })
+	// The receiver now sends on, a second apart.
+	go func() {
+		for i := range 4 {
+			for _, s := range cycle(fresh.Add(time.Duration(i)*time.Second), true) {
+				if _, err := master.Write([]byte(s + "\r\n")); err != nil {
+					return
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	waitFor(t, "a fresh epoch", 8*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range got {
+			if e.HasTime() && !e.Time.Before(fresh) {
+				return true
+			}
+		}
+		return false
+	})
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	for _, e := range got {
+		if e.HasTime() && e.Time.Before(fresh) {
+			t.Errorf("queued epoch %v handed on (arrival %v)", e.Time, e.Arrival)
+		}
+	}
+	if st := r.Status(); st.Stale == 0 {
+		t.Errorf("status %+v: want the first epoch counted stale", st)
+	}
+}

@@ -61,6 +61,9 @@ type Status struct {
 	ParserPanics map[string]uint64
 	Epochs       uint64
 	Reconnects   uint64
+	// Stale counts epochs not handed on because they may be old or
+	// partial: the first of each connection.
+	Stale uint64
 	// Latency is how long after the second its first sentence typically
 	// arrives (a moving average over valid epochs).
 	Latency   time.Duration
@@ -255,6 +258,9 @@ func (r *Reader) open(ctx context.Context) (serial.Port, int, error) {
 		port.Close()
 		return nil, 0, fmt.Errorf("open %s: %w", r.cfg.Device, err)
 	}
+	// Sentences queued in the tty (or the line) while the port was closed
+	// are seconds old: their arrival times would name the wrong pulses.
+	_ = port.ResetInputBuffer()
 	if r.baud != 0 {
 		return port, baud, nil
 	}
@@ -381,6 +387,7 @@ func (r *Reader) read(ctx context.Context, port io.Reader, baud int, fn func(Epo
 	r.mu.Unlock()
 
 	var junk uint64 // lines of this connection that were not NMEA, so far
+	var fresh freshness
 	var epochs []Epoch
 	emit := func(line []byte, at time.Time) {
 		epochs = append(epochs, asm.Feed(line, at)...)
@@ -450,6 +457,12 @@ func (r *Reader) read(ctx context.Context, port io.Reader, baud int, fn func(Epo
 		}
 
 		for _, e := range epochs {
+			if !fresh.keep(e) {
+				r.mu.Lock()
+				r.st.Stale++
+				r.mu.Unlock()
+				continue
+			}
 			fn(e)
 		}
 		if silent && r.baud == 0 {

@@ -8,13 +8,15 @@ import (
 
 // Reasons a pulse is not used; the keys of the Rejected counters.
 const (
-	ReasonDouble      = "double"       // within 50 ms after the previous pulse: a doubled edge or contact bounce
-	ReasonGlitch      = "glitch"       // not a whole number of seconds after the previous pulse
-	ReasonResync      = "resync"       // nothing to check its interval against: the first pulse, or after a gap or clock step
-	ReasonLearning    = "learning"     // the NMEA arrival phase is not learned yet
-	ReasonNoFix       = "no-fix"       // the receiver had no valid fix
-	ReasonNoNMEA      = "no-nmea"      // no NMEA epoch named it
-	ReasonWrongSecond = "wrong-second" // the NMEA label disagrees with the nearest second, or repeats one
+	ReasonDouble      = "double"         // within 50 ms after the previous pulse: a doubled edge or contact bounce
+	ReasonGlitch      = "glitch"         // not a whole number of seconds after the previous pulse
+	ReasonResync      = "resync"         // nothing to check its interval against: the first pulse, or after a gap or clock step
+	ReasonLearning    = "learning"       // the NMEA arrival phase is not learned yet
+	ReasonNoFix       = "no-fix"         // the receiver had no valid fix
+	ReasonNoNMEA      = "no-nmea"        // no NMEA epoch named it
+	ReasonWrongSecond = "wrong-second"   // the NMEA label disagrees with the nearest second, or repeats one
+	ReasonUnconfirmed = "unconfirmed"    // the label is not yet confirmed by consecutive epochs
+	ReasonConflict    = "label-conflict" // the label moved by whole seconds against the pulses' count
 )
 
 // States of the PPS input, as Status reports them.
@@ -30,6 +32,21 @@ const (
 	maxGap       = 60 // seconds of missing pulses bridged without a resync
 	stale        = 3 * time.Second
 	labelVotes   = 8
+	// labelConfirm is how many consecutive epochs must put the clock at
+	// the same distance from the seconds they name before the first
+	// sample (one fewer when that distance is within nearest_within): one
+	// epoch read from a backlog, or arriving at an ambiguous phase, names
+	// the pulse a second off.
+	labelConfirm = 3
+	// conflictHold is how many consecutive epochs a label that moved by
+	// whole seconds (the clock's distance from the named seconds changed
+	// by half a second or more without a reported step) must persist
+	// before the pairer follows it; until then the pulses get no sample.
+	conflictHold = 10
+	// labelAgree is how far two epochs' view of the clock's distance from
+	// UTC may differ and still agree on the second: pulses move by
+	// microseconds, a wrong label by a whole second.
+	labelAgree = 500 * time.Millisecond
 	// flywheelMax is how many seconds after the last pulse an epoch named
 	// the pulses are still named by counting, while the epochs are missing.
 	flywheelMax = 600
@@ -50,6 +67,7 @@ type Counters struct {
 	Flywheeled      uint64            // of those, named by counting from an earlier pulse while its epoch was missing
 	Missed          uint64            // pulses absent between two accepted ones
 	Rejected        map[string]uint64 // pulses not used, by reason
+	LabelConflicts  uint64            // epochs whose label moved by whole seconds against the confirmed one
 	EpochsUnmatched uint64            // NMEA epochs with no pulse where the learned phase puts it
 }
 
@@ -109,6 +127,14 @@ type Pairer struct {
 	lastUTC      time.Time
 	lastSample   time.Time
 	lastOffset   time.Duration
+
+	// Label confirmation: the candidate distance of the clock from the
+	// named seconds, how many consecutive epochs agreed on it, and the
+	// confirmed one samples are emitted for.
+	candOff   time.Duration
+	candN     int
+	confirmed bool
+	confOff   time.Duration
 
 	c          Counters
 	lastReason string
@@ -183,6 +209,10 @@ func (p *Pairer) ClockStepped(d time.Duration) {
 		p.waiting.Arrival = p.waiting.Arrival.Add(d)
 	}
 	p.jitter.shift(d)
+	// The confirmed label stays confirmed: the clock moved by d, so
+	// every pulse's distance from its second moves with it.
+	p.candOff += d
+	p.confOff += d
 	// The clock's distance from UTC changed: label from the epochs again
 	// until it has been near for a while.
 	p.nearStreak = 0
@@ -244,7 +274,7 @@ func (p *Pairer) applyQErr(e Edge) Edge {
 // without a break, up to flywheelMax seconds. A receiver that reported no
 // fix in its last epoch gets no flywheel: its pulses may be free-running.
 func (p *Pairer) flywheel(now time.Time) (Sample, bool) {
-	if p.named.utc.IsZero() || !p.lastFix || !p.phase.learned() || p.waiting != nil {
+	if p.named.utc.IsZero() || !p.confirmed || !p.lastFix || !p.phase.learned() || p.waiting != nil {
 		return Sample{}, false
 	}
 	due := p.phase.est + p.window()
@@ -457,6 +487,12 @@ func (p *Pairer) pair(s Second, mayWait bool) (Sample, bool) {
 	}
 	pe.paired = true
 	if !p.phase.learned() {
+		// The epochs that teach the phase count towards confirming the
+		// label, so that the first sample is not delayed by it.
+		if s.Fix && !p.confirmed {
+			u := s.UTC.Truncate(time.Second).Add(-time.Duration(p.k) * time.Second)
+			p.observeLabel(pe.e.Local.Add(-p.cfg.delay()).Sub(u))
+		}
 		p.reject(ReasonLearning)
 		return Sample{}, false
 	}
@@ -470,6 +506,9 @@ func (p *Pairer) pair(s Second, mayWait bool) (Sample, bool) {
 		p.reject(ReasonNoFix)
 		return Sample{}, false
 	}
+	if !p.confirm(local.Sub(utc)) {
+		return Sample{}, false
+	}
 	if !p.lastUTC.IsZero() && !utc.After(p.lastUTC) {
 		p.reject(ReasonWrongSecond)
 		return Sample{}, false
@@ -481,6 +520,57 @@ func (p *Pairer) pair(s Second, mayWait bool) (Sample, bool) {
 		p.nearStreak = 0
 	}
 	return p.emit(pe, local, utc), true
+}
+
+// confirm decides whether a pulse labelled at distance off (local - UTC)
+// may be emitted: only once labelConfirm consecutive epochs agree on the
+// distance, and, after that, while it stays at the confirmed one. A
+// distance that moved by whole seconds is a conflict: counted, and no
+// sample until it has persisted for conflictHold epochs (the receiver or
+// the clock really changed; the discipline then decides whether to step).
+func (p *Pairer) confirm(off time.Duration) bool {
+	p.observeLabel(off)
+	if !p.confirmed {
+		// A label that agrees with the clock's own nearest second has
+		// the clock to vouch for it: one epoch fewer.
+		need := labelConfirm
+		if off.Abs() < p.cfg.nearestWithin() {
+			need--
+		}
+		if p.candN < need {
+			p.reject(ReasonUnconfirmed)
+			return false
+		}
+		p.confirmed, p.confOff = true, off
+		return true
+	}
+	if (off - p.confOff).Abs() < labelAgree {
+		p.confOff = off
+		return true
+	}
+	if p.candN < conflictHold {
+		p.c.LabelConflicts++
+		p.reject(ReasonConflict)
+		if p.candN == 1 {
+			p.log.Warn("pps: NMEA label moved against the pulses; holding", "was", p.confOff, "now", off)
+		}
+		return false
+	}
+	p.log.Warn("pps: NMEA label change persisted; following it", "was", p.confOff, "now", off)
+	p.confOff = off
+	p.lastUTC = time.Time{}
+	return true
+}
+
+// observeLabel counts the consecutive epochs that agree on the clock's
+// distance off from the seconds they name.
+func (p *Pairer) observeLabel(off time.Duration) {
+	if p.candN > 0 && (off-p.candOff).Abs() < labelAgree {
+		p.candN++
+	} else {
+		p.candN = 1
+	}
+	p.candOff = off
 }
 
 // emit records a pulse as named utc and returns its sample. The capture

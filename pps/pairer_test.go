@@ -541,3 +541,53 @@ func TestPairerClockStepped(t *testing.T) {
 		})
 	}
 }
+
+// Epochs whose label moves by whole seconds while the pulses run on (a
+// backlog read late, an arrival at an ambiguous phase) name no pulse: the
+// conflict is counted and held until it persists for conflictHold epochs.
+// At start, no pulse is named before labelConfirm epochs agree.
+func TestPairerLabelConflict(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name      string
+		off       [2]int // seconds whose labels are one second late: [from, to)
+		wantWrong int
+		wantConf  uint64
+	}{
+		{"at start", [2]int{0, 2}, 0, 0},
+		{"a few seconds", [2]int{60, 65}, 0, 5},
+		{"persisting", [2]int{60, 120}, 120 - 60 - (conflictHold - 1), conflictHold - 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := NewPairer(DefaultConfig(), nil)
+			p.SetSource("test", BackendSimulated, time.Microsecond)
+			rng := rand.New(rand.NewPCG(5, 6))
+			wrong := 0
+			check := func(s Sample, ok bool, edge map[time.Time]time.Time) {
+				if ok && !s.Local.Equal(edge[s.UTC]) {
+					wrong++
+				}
+			}
+			edge := map[time.Time]time.Time{}
+			for i := range 120 {
+				sec := t0.Add(time.Duration(i) * time.Second)
+				// The clock is 0.35 s fast: beyond nearest_within, so
+				// the labels come from NMEA.
+				local := sec.Add(350*time.Millisecond + time.Duration(rng.NormFloat64()*1000))
+				edge[sec] = local
+				s, ok := p.Edge(Edge{Local: local})
+				check(s, ok, edge)
+				label := sec
+				if i >= tc.off[0] && i < tc.off[1] {
+					label = sec.Add(time.Second)
+				}
+				s, ok = p.Second(Second{UTC: label, Arrival: local.Add(600 * time.Millisecond), Fix: true})
+				check(s, ok, edge)
+			}
+			c := p.Counters()
+			if wrong != tc.wantWrong || c.LabelConflicts != tc.wantConf {
+				t.Errorf("%d wrong samples, %d conflicts; want %d, %d (counters %+v)", wrong, c.LabelConflicts, tc.wantWrong, tc.wantConf, c)
+			}
+		})
+	}
+}

@@ -89,6 +89,7 @@ type VirtualClock struct {
 	corrPPM float64
 	osc     *Oscillator
 	freeInt float64 // integral of the oscillator's own frequency error
+	trusted bool    // vouched for at start (Vouched)
 
 	Leap   ntp.Leap
 	Synced bool
@@ -100,6 +101,12 @@ type VirtualClock struct {
 // NewVirtualClock returns a clock reading start+offset at true time start.
 func NewVirtualClock(start time.Time, offset time.Duration, osc *Oscillator) *VirtualClock {
 	return &VirtualClock{start: start, phase: offset.Seconds(), osc: osc}
+}
+
+// Vouched reports whether the clock is trusted at start (Settings.ClockTrusted)
+// with the kernel's error estimate a locked run leaves, for discipline.Voucher.
+func (c *VirtualClock) Vouched() (time.Duration, bool) {
+	return 2 * time.Microsecond, c.trusted
 }
 
 // AdvanceTo moves true time forward to t seconds into the run.

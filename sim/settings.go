@@ -24,9 +24,20 @@ type Settings struct {
 	NoPPS         bool          // NMEA only
 	InitialOffset time.Duration // the clock's error at start (stale boot time)
 	NMEALatency   time.Duration // first sentence after the second it names
-	DriftFile     string        // the discipline's drift file; "" for none
-	DropPulses    float64       // fraction of pulses lost at random (a busy capture)
-	PPSOutliers   Outliers      // pulses stamped late by interrupt latency
+	// NMEAJitter spreads the first sentence's arrival uniformly over
+	// [NMEALatency, NMEALatency+NMEAJitter) (virtual mode).
+	NMEAJitter time.Duration
+	// StaleNMEA is how many seconds of sentences wait in the line at the
+	// start and when an unplugged window ends (a restart or replug on a
+	// relay that queued them): they come an epoch a second, the queue
+	// shrinking by one every ten seconds (virtual mode).
+	StaleNMEA int
+	// ClockTrusted: the clock is vouched for at start, as the kernel
+	// still synchronised by the run before a restart (virtual mode).
+	ClockTrusted bool
+	DriftFile    string   // the discipline's drift file; "" for none
+	DropPulses   float64  // fraction of pulses lost at random (a busy capture)
+	PPSOutliers  Outliers // pulses stamped late by interrupt latency
 	// MaxClockErrorPPM is the discipline's max_clock_error_ppm: how fast
 	// the served error bound grows after the last measurement.
 	MaxClockErrorPPM float64
@@ -102,6 +113,10 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("thermal-tau %v: must not be negative", s.ThermalTau)
 	case s.NMEALatency < 0 || s.NMEALatency > 900*time.Millisecond:
 		return fmt.Errorf("nmea-latency %v: must be in [0, 900ms]", s.NMEALatency)
+	case s.NMEAJitter < 0 || s.NMEALatency+s.NMEAJitter > 980*time.Millisecond:
+		return fmt.Errorf("nmea-jitter %v: must be positive and end the arrivals by 980ms", s.NMEAJitter)
+	case s.StaleNMEA < 0 || s.StaleNMEA > 60:
+		return fmt.Errorf("stale-nmea %d: must be in [0, 60] s", s.StaleNMEA)
 	case !(s.DropPulses >= 0 && s.DropPulses < 1):
 		return fmt.Errorf("drop-pulses %v: must be in [0, 100%%)", s.DropPulses)
 	case !(s.PPSOutliers.Rate >= 0 && s.PPSOutliers.Rate <= 1) || s.PPSOutliers.Size < 0:

@@ -19,6 +19,7 @@ import (
 // Fixed features of the simulated receiver.
 const (
 	nmeaArrivalJitter = 5 * time.Millisecond // spread of the first sentence's arrival
+	backlogDrainEvery = 10                   // seconds per epoch a backlog of stale NMEA drains by
 	tickPhase         = 0.95                 // when in each second the loop's Tick runs
 )
 
@@ -77,6 +78,7 @@ func RunVirtualTo(ctx context.Context, s Settings, log *slog.Logger, record io.W
 	wall := time.Now()
 	rng := rand.New(rand.NewPCG(uint64(s.Seed), 0x5717a7))
 	clk := NewVirtualClock(s.Start, s.InitialOffset, NewOscillator(s, rng))
+	clk.trusted = s.ClockTrusted
 	cfg := CoreConfig(s)
 	var rec *appliance.Recorder
 	if record != nil {
@@ -129,6 +131,7 @@ func RunVirtualTo(ctx context.Context, s Settings, log *slog.Logger, record io.W
 		handle(appliance.PPSSourceOf(clk.Now(), "simulated", pps.BackendSimulated, max(s.PPSJitter, time.Nanosecond)))
 	}
 	var seq uint64
+	var backlog []time.Time // stale seconds waiting in the line
 	var holdFree, holdFreq, holdT float64
 	for k = 0; k < n; k++ {
 		if k%3600 == 0 {
@@ -159,18 +162,46 @@ func RunVirtualTo(ctx context.Context, s Settings, log *slog.Logger, record io.W
 			handle(appliance.EdgeOf(clk.Now(), pps.Edge{Local: edge, Seq: seq}, core.Steps()))
 		}
 		if !in(s.Unplugged, at) {
-			lat := s.NMEALatency + seconds(rng.Float64()*nmeaArrivalJitter.Seconds())
-			clk.AdvanceTo(float64(k) + lat.Seconds())
+			if s.StaleNMEA > 0 && (k == 0 || in(s.Unplugged, at-time.Second)) {
+				for j := s.StaleNMEA; j > 0; j-- {
+					backlog = append(backlog, s.Start.Add(at-time.Duration(j)*time.Second))
+				}
+			}
 			named := s.Start.Add(at)
 			if in(s.WrongSecond, at) {
 				named = named.Add(time.Second)
 			}
-			for i, line := range Sentences(named) {
-				// The GGA follows the RMC by its transmission time.
-				arrive := clk.Now().Add(time.Duration(i) * 70 * time.Millisecond)
-				for _, e := range asm.Feed([]byte(line), arrive) {
-					handle(appliance.EpochOf(clk.Now(), e, core.Steps()))
+			feed := func(named time.Time) {
+				for i, line := range Sentences(named) {
+					// The GGA follows the RMC by its transmission time.
+					arrive := clk.Now().Add(time.Duration(i) * 70 * time.Millisecond)
+					for _, e := range asm.Feed([]byte(line), arrive) {
+						handle(appliance.EpochOf(clk.Now(), e, core.Steps()))
+					}
 				}
+			}
+			if len(backlog) > 0 {
+				// The line is barely faster than the receiver: the queue
+				// moves on an epoch a second, at the usual phase, and
+				// drains by one every backlogDrainEvery seconds. This
+				// second's joins its end.
+				backlog = append(backlog, named)
+				phases := []float64{s.NMEALatency.Seconds()}
+				if k%backlogDrainEvery == 0 {
+					phases = []float64{0.2, 0.65}
+				}
+				for _, ph := range phases {
+					if len(backlog) == 0 {
+						break
+					}
+					clk.AdvanceTo(float64(k) + ph)
+					feed(backlog[0])
+					backlog = backlog[1:]
+				}
+			} else {
+				lat := s.NMEALatency + seconds(rng.Float64()*(nmeaArrivalJitter+s.NMEAJitter).Seconds())
+				clk.AdvanceTo(float64(k) + lat.Seconds())
+				feed(named)
 			}
 		}
 		clk.AdvanceTo(float64(k) + tickPhase)
