@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"stratum1/discipline"
 	"stratum1/ntp"
 )
 
@@ -34,6 +35,9 @@ type Header struct {
 	// configuration names, as read at the start; nil when absent.
 	DriftFile *string `json:"drift_file,omitempty"`
 	LeapFile  *string `json:"leap_file,omitempty"`
+	// Vouched is the clock's estimated error when it said at the start
+	// that it was synchronised (discipline.Voucher); 0 when it did not.
+	Vouched time.Duration `json:"vouched_ns,omitempty"`
 }
 
 // NewHeader returns the header of a recording of a core built with cfg,
@@ -42,6 +46,11 @@ func NewHeader(cfg CoreConfig, clk interface{ Frequency() (float64, error) }, cl
 	h := Header{Kind: "header", Format: RecordFormat, Version: version, Start: start.Round(0).UTC(), Config: cfg, ClockAdjust: clockAdjust}
 	if f, err := clk.Frequency(); err == nil {
 		h.FrequencyPPM = f
+	}
+	if v, ok := clk.(discipline.Voucher); ok {
+		if bound, synced := v.Vouched(); synced {
+			h.Vouched = bound
+		}
 	}
 	var err error
 	if h.DriftFile, err = readOptional(cfg.Discipline.DriftFile); err != nil {

@@ -64,7 +64,7 @@ func Replay(r io.Reader, w io.Writer, log *slog.Logger) (ReplayResult, error) {
 	if cfg.Discipline.LeapFile, err = materialise(dir, "leap-seconds.list", cfg.Discipline.LeapFile, h.LeapFile); err != nil {
 		return res, err
 	}
-	core, err := NewCore(cfg, &replayClock{freq: h.FrequencyPPM, adjust: h.ClockAdjust}, h.Start, log)
+	core, err := NewCore(cfg, &replayClock{freq: h.FrequencyPPM, adjust: h.ClockAdjust, vouched: h.Vouched}, h.Start, log)
 	if err != nil {
 		return res, fmt.Errorf("replay: %w", err)
 	}
@@ -174,9 +174,13 @@ func joinLines(ls [][]byte) string {
 
 // replayClock stands in for the recorded clock.
 type replayClock struct {
-	freq   float64
-	adjust bool
+	freq    float64
+	adjust  bool
+	vouched time.Duration // the recorded clock's word at the start; 0: none
 }
+
+// Vouched says what the recorded clock said at the start.
+func (c *replayClock) Vouched() (time.Duration, bool) { return c.vouched, c.vouched > 0 }
 
 func (c *replayClock) Now() time.Time              { return time.Time{} } // the core uses the inputs' readings
 func (c *replayClock) Frequency() (float64, error) { return c.freq, nil }
