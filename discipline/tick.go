@@ -187,7 +187,7 @@ const holdoverSigmas = 2.0
 func (d *Discipline) estErrorLocked() float64 {
 	e := d.f.sigma(0)
 	if d.holding() {
-		e *= holdoverSigmas
+		e = holdoverSigmas * math.Hypot(e, d.tempHoldError())
 	}
 	return d.withSourceError(e)
 }
