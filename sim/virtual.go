@@ -39,6 +39,7 @@ func DisciplineConfig(s Settings) discipline.Config {
 	c := discipline.DefaultConfig()
 	c.DriftFile = s.DriftFile
 	c.LeapFile = ""
+	c.TemperatureFile = "" // the simulation hands its own readings
 	c.NMEALatency = s.NMEALatency
 	c.PPSError = max(s.PPSJitter, 10*time.Nanosecond)
 	c.MaxClockError = s.MaxClockErrorPPM
