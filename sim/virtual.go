@@ -167,6 +167,9 @@ func RunVirtualTo(ctx context.Context, s Settings, log *slog.Logger, record io.W
 			}
 		}
 		clk.AdvanceTo(float64(k) + tickPhase)
+		if c, ok := clk.Oscillator().SensorC(); ok && !s.NoTempComp {
+			handle(appliance.TemperatureOf(clk.Now(), c))
+		}
 		if peers != nil {
 			handle(appliance.PeersOf(clk.Now(), peers.at(at, seconds(clk.Error()), clk.Now(), in(s.PeersDown, at))))
 		}
@@ -295,6 +298,12 @@ type SettingsJSON struct {
 	Start         string   `json:"start"`
 	Peers         int      `json:"sim_peers,omitempty"`
 	PeersDown     []string `json:"peers_down,omitempty"`
+
+	TempDailyC string   `json:"temp_daily_c,omitempty"`
+	CPULoad    []string `json:"cpu_load,omitempty"`
+	Curve      string   `json:"crystal_curve,omitempty"`
+	Ageing     string   `json:"ageing_per_day,omitempty"`
+	NoTempComp bool     `json:"no_tempcomp,omitempty"`
 }
 
 // JSON returns the settings with their units.
@@ -327,7 +336,20 @@ func (s Settings) JSON() SettingsJSON {
 		Start:         s.Start.Format(time.RFC3339),
 		Peers:         s.Peers,
 		PeersDown:     strs(len(s.PeersDown), func(i int) string { return s.PeersDown[i].String() }),
+		TempDailyC:    thermalOnly(s, FormatDegrees(s.TempDailyC)),
+		CPULoad:       strs(len(s.CPULoad), func(i int) string { return s.CPULoad[i].String() }),
+		Curve:         thermalOnly(s, fmt.Sprintf("%gppm/C²@%gC", s.CurvePPMPerC2, s.TurnoverC)),
+		Ageing:        thermalOnly(s, FormatPPM(s.AgeingPPMDay)),
+		NoTempComp:    s.NoTempComp,
 	}
+}
+
+// thermalOnly is v when the run models temperatures, "" otherwise.
+func thermalOnly(s Settings, v string) string {
+	if !s.Thermal() {
+		return ""
+	}
+	return v
 }
 
 // Lock criterion: the RMS of the clock error over a 60 s window.
