@@ -214,8 +214,37 @@ func RunVirtualTo(ctx context.Context, s Settings, log *slog.Logger, record io.W
 	sum.PPSSamples = pc.Samples
 	sum.PPSRejected = pc.Rejected
 	sum.PPSFlywheeled = pc.Flywheeled
+	if tc := v.Temp; tc.Samples > 0 {
+		sum.TempSamples, sum.TempMinC, sum.TempMaxC = tc.Samples, tc.MinC, tc.MaxC
+		sum.TempCurveErr = curveError(s, tc)
+	}
 	sum.WallSeconds = time.Since(wall).Seconds()
 	return sum, tr, nil
+}
+
+// curveError compares the learnt curve (the correction, which cancels the
+// crystal's error) with the simulated crystal's over the range the model
+// saw: the largest difference of their changes from the range's middle,
+// as a share of the simulated curve's span over the range.
+func curveError(s Settings, tc discipline.TempStats) float64 {
+	learnt := func(c float64) float64 {
+		x := (c - tc.RefC) / 10
+		return -(tc.Coef[1]*x + tc.Coef[2]*x*x)
+	}
+	mid := (tc.MinC + tc.MaxC) / 2
+	var worst, lo, hi float64
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for i := 0; i <= 20; i++ {
+		c := tc.MinC + (tc.MaxC-tc.MinC)*float64(i)/20
+		want := s.CurvePPM(c) - s.CurvePPM(mid)
+		got := learnt(c) - learnt(mid)
+		worst = max(worst, math.Abs(got-want))
+		lo, hi = min(lo, want), max(hi, want)
+	}
+	if hi-lo <= 0 {
+		return math.Inf(1)
+	}
+	return worst / (hi - lo)
 }
 
 // wrongAfter is the clock error past which a synchronised served state
@@ -274,6 +303,15 @@ type Summary struct {
 	StateChanges []StateChange `json:"state_changes"`
 	ServedS      int           `json:"served_s"`
 	ServedWrongS int           `json:"served_wrong_s"`
+
+	// The temperature compensation at the end: observations learnt,
+	// the range of temperatures seen, and the learnt curve's largest
+	// error against the simulated one over that range, as a share of the
+	// simulated curve's change across it.
+	TempSamples  int     `json:"temp_samples,omitempty"`
+	TempMinC     float64 `json:"temp_min_c,omitempty"`
+	TempMaxC     float64 `json:"temp_max_c,omitempty"`
+	TempCurveErr float64 `json:"temp_curve_err,omitempty"`
 }
 
 // SettingsJSON is Settings with units, as the flags take them.
