@@ -93,7 +93,7 @@ type Appliance struct {
 	resp    *server.Responder
 	history *status.History
 	// tempFails counts failed temperature readings (the loop's only).
-	tempFails   uint64
+	tempFails   atomic.Uint64 // read by the views
 	tempFailing bool
 
 	mu      sync.Mutex // guards the fields below

@@ -157,7 +157,7 @@ func (a *Appliance) readTemperature(now time.Time) {
 	}
 	c, err := a.hw.Temperature()
 	if err != nil {
-		a.tempFails++
+		a.tempFails.Add(1)
 		if !a.tempFailing {
 			a.log.Warn("cannot read the temperature: no temperature compensation until it can", "err", err)
 			a.tempFailing = true
@@ -165,7 +165,7 @@ func (a *Appliance) readTemperature(now time.Time) {
 		return
 	}
 	if a.tempFailing {
-		a.log.Info("temperature readable again", "failures", a.tempFails)
+		a.log.Info("temperature readable again", "failures", a.tempFails.Load())
 		a.tempFailing = false
 	}
 	a.handle(TemperatureOf(now, c))
