@@ -1,7 +1,10 @@
 package sim
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -146,5 +149,27 @@ func TestParseTemperatureFlags(t *testing.T) {
 	s.TempSteps = []Step{{SizeC: 100, At: time.Hour}}
 	if err := s.Validate(); err == nil {
 		t.Error("a 100 °C step validated")
+	}
+}
+
+// The learnt curve is kept in the drift file: a restart feeds it forward
+// from the start, and goes on learning from where it was.
+func TestTempCompKeptInDriftFile(t *testing.T) {
+	s := holdoverSettings(1, true)
+	s.DriftFile = filepath.Join(t.TempDir(), "drift")
+	s.Duration = 2*time.Hour + 10*time.Minute
+	s.Outages = nil
+	first := run(t, s)
+	b, err := os.ReadFile(s.DriftFile)
+	if err != nil || !strings.Contains(string(b), "\ntempcomp1 ") {
+		t.Fatalf("drift file %q, %v: want the model on its second line", b, err)
+	}
+	s.CPULoad = []Load{{Share: 1, At: 30 * time.Minute}}
+	s.Duration = time.Hour
+	second := run(t, s)
+	t.Logf("first run: %d observations, curve error %.1f%%; restart: %d, %.1f%%", first.TempSamples, 100*first.TempCurveErr,
+		second.TempSamples, 100*second.TempCurveErr)
+	if second.TempSamples <= first.TempSamples || second.TempCurveErr > 0.1 {
+		t.Errorf("restart: %d observations (first run %d), curve error %.1f%%", second.TempSamples, first.TempSamples, 100*second.TempCurveErr)
 	}
 }
