@@ -26,6 +26,18 @@ const (
 	// tempMaxGap is the longest gap between readings across which the
 	// smoothed temperature is kept.
 	tempMaxGap = 10 * time.Second
+	// tempLagErr is how far the crystal's real lag may be from tempLag:
+	// while the temperature moves, the smoothed reading is off the
+	// crystal's by its rate times this, and the loop's frequency lags
+	// too, so an observation then counts for less.
+	tempLagErr = 90 * time.Second
+	// tempDeadband is the change of the smoothed temperature that
+	// feed-forward waits for: several times the smoothed reading's noise
+	// (a sensor's 0.2 °C, averaged over tempLag).
+	tempDeadband = 0.05
+	// tempSlopeMax is the steepest curve assumed before the model knows
+	// its own slope, ppm/°C.
+	tempSlopeMax = 0.5
 )
 
 // tempComp is the discipline's temperature state.
@@ -44,6 +56,7 @@ type tempComp struct {
 	binStart         time.Time
 	binT, binF, binV float64
 	binN             int
+	binT0            float64 // smoothed temperature at the bin's start
 	lastObs          time.Time
 
 	// Holdover: the smoothed temperature at the loss, and the model's
@@ -98,12 +111,12 @@ func (d *Discipline) Temperature(now time.Time, tempC float64) {
 // pulses, into observations of the curve.
 func (d *Discipline) learnTemperature(now time.Time) {
 	t := &d.tc
-	if d.state != Locked || d.source != PPS || d.observe || !d.started {
+	if d.state != Locked || d.source != PPS || d.observe || !d.started || d.boosted() {
 		t.binN = 0
 		return
 	}
 	if t.binN == 0 {
-		t.binStart, t.binT, t.binF, t.binV = now, 0, 0, 0
+		t.binStart, t.binT, t.binF, t.binV, t.binT0 = now, 0, 0, 0, t.smooth
 	}
 	t.binT += t.smooth
 	t.binF += d.freqPPM - d.f.x[1]*1e6
@@ -117,7 +130,15 @@ func (d *Discipline) learnTemperature(now time.Time) {
 	if !t.lastObs.IsZero() {
 		hours = now.Sub(t.lastObs).Hours()
 	}
-	t.model.Observe(t.binT/n, t.binF/n, 1/max(t.binV/n, 1e-8), hours)
+	// The temperature's rate over the bin makes the observation less
+	// certain by what an error in the lag would make of it.
+	rate := (t.smooth - t.binT0) / now.Sub(t.binStart).Seconds()
+	slope := tempSlopeMax
+	if t.model.Ready() {
+		slope = min(math.Abs(t.model.Slope(t.binT/n))*2, tempSlopeMax)
+	}
+	lagVar := math.Pow(slope*rate*tempLagErr.Seconds(), 2)
+	t.model.Observe(t.binT/n, t.binF/n, 1/max(t.binV/n+lagVar, 1e-8), hours)
 	t.lastObs = now
 	t.binN = 0
 }
@@ -131,7 +152,6 @@ func (d *Discipline) learnTemperature(now time.Time) {
 func (d *Discipline) feedForward(now time.Time, dt float64) {
 	t := &d.tc
 	from := t.ffTemp
-	t.ffTemp = t.smooth
 	holding := d.holding() && d.source != Peer
 	if holding && !t.holding {
 		t.holding, t.holdTemp, t.holdPhase = true, from, 0
@@ -140,13 +160,28 @@ func (d *Discipline) feedForward(now time.Time, dt float64) {
 	}
 	if !t.model.Ready() || d.observe || !d.started || d.source == Peer ||
 		!(d.state == Locked || holding) {
+		t.ffTemp = t.smooth
 		return
 	}
 	if holding && dt > 0 {
 		_, s := t.model.PredictDelta(t.holdTemp, t.smooth)
 		t.holdPhase += s * 1e-6 * dt
 	}
-	delta, sigma := t.model.PredictDelta(from, t.smooth)
+	// Feed-forward follows the smoothed reading with play: changes
+	// within tempDeadband are the reading's own noise, which the loop
+	// follows better than a correction by it; beyond it, it follows
+	// continuously, tempDeadband behind (a constant the loop absorbs).
+	to := t.smooth
+	switch {
+	case to > from+tempDeadband:
+		to -= tempDeadband
+	case to < from-tempDeadband:
+		to += tempDeadband
+	default:
+		return
+	}
+	t.ffTemp = to
+	delta, sigma := t.model.PredictDelta(from, to)
 	if delta == 0 {
 		return
 	}

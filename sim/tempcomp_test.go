@@ -49,9 +49,9 @@ func TestTempCompTargets(t *testing.T) {
 		r := with.HoldoverMaxNs / without.HoldoverMaxNs
 		ratios = append(ratios, r)
 		curve = append(curve, with.TempCurveErr)
-		t.Logf("seed %d: holdover max %.1f µs with, %.1f µs without (%.3fx); rms %.0f / %.0f ns; curve error %.1f%% over %.1f..%.1f °C (%d obs)",
+		t.Logf("seed %d: holdover max %.1f µs with, %.1f µs without (%.3fx); rms %.0f / %.0f ns; curve error %.1f%% over %.1f..%.1f °C (%d obs); bound covers %.3f / %.3f",
 			seed, with.HoldoverMaxNs/1e3, without.HoldoverMaxNs/1e3, r, with.RMSNs, without.RMSNs,
-			100*with.TempCurveErr, with.TempMinC, with.TempMaxC, with.TempSamples)
+			100*with.TempCurveErr, with.TempMinC, with.TempMaxC, with.TempSamples, with.HoldoverCovered, without.HoldoverCovered)
 		if r > 0.3 {
 			t.Errorf("seed %d: holdover error %.3fx the uncompensated one, want at most 0.3x", seed, r)
 		}
