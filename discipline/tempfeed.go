@@ -201,7 +201,7 @@ func (d *Discipline) feedForward(now time.Time, dt float64) {
 
 // tempHoldError is the model's share of the holdover error, s.
 func (d *Discipline) tempHoldError() float64 {
-	if !d.tc.holding {
+	if !d.tc.holding || !d.holding() {
 		return 0
 	}
 	return d.tc.holdPhase

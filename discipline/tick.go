@@ -252,7 +252,14 @@ func (d *Discipline) measured(at time.Time) {
 
 // boundAt is the error bound at clock reading now, in seconds.
 func (d *Discipline) boundAt(now time.Time) float64 {
-	return d.dispBase + d.dispRate*max(now.Sub(d.dispAt).Seconds(), 0)
+	return d.holdBase() + d.dispRate*max(now.Sub(d.dispAt).Seconds(), 0)
+}
+
+// holdBase is the bound's base: in holdover it includes the temperature
+// model's uncertainty of the change since the loss, which grows with the
+// temperature's excursion rather than with time.
+func (d *Discipline) holdBase() float64 {
+	return d.dispBase + holdoverSigmas*d.tempHoldError()
 }
 
 // publish stores a new ServerState for the responder.
@@ -282,7 +289,7 @@ func (d *Discipline) publish(now time.Time) {
 		RefID:     ref,
 		// The bound fixed at the last measurement, growing from then on
 		// (see measured): every view evaluates it with DispersionAt.
-		RootDispersion: time.Duration(math.Ceil(d.dispBase * 1e9)),
+		RootDispersion: time.Duration(math.Ceil(d.holdBase() * 1e9)),
 		RefTime:        d.lastSample,
 		Updated:        d.dispAt,
 		DispersionRate: d.dispRate,
