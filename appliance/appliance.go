@@ -17,7 +17,9 @@ import (
 	"stratum1/config"
 	"stratum1/discipline"
 	"stratum1/gps"
+	"stratum1/internal/loglevel"
 	"stratum1/ntp"
+	"stratum1/nts"
 	"stratum1/peer"
 	"stratum1/pps"
 	"stratum1/server"
@@ -60,6 +62,8 @@ type Options struct {
 	Version  string
 	// Resolver for pool names; nil uses the system's.
 	Resolver peer.Resolver
+	// LogLevel, if set, is the level of Logger, which Reload changes.
+	LogLevel *loglevel.Var
 	// OnStateChange, if set, is called (without locks held) after every
 	// transition of the state machine, with a one-line description: the
 	// daemon passes it to systemd as its status.
@@ -73,13 +77,14 @@ type Options struct {
 // goroutine (loop.go); the responder, the peers, the readers and the
 // status server run beside it.
 type Appliance struct {
-	cfg     config.Config
-	hw      Hardware
-	log     *slog.Logger
-	version string
-	started time.Time
-	onState func(State, string)
-	ticked  atomic.Int64 // clock reading of the last tick, unix ns: the watchdog's proof of life
+	cfg      config.Config
+	hw       Hardware
+	log      *slog.Logger
+	version  string
+	started  time.Time
+	onState  func(State, string)
+	logLevel *loglevel.Var
+	ticked   atomic.Int64 // clock reading of the last tick, unix ns: the watchdog's proof of life
 
 	served  atomic.Pointer[ntp.ServerState]
 	view    atomic.Pointer[CoreView] // the core's state for the views, after the last tick
@@ -91,6 +96,7 @@ type Appliance struct {
 	policy  access.Reloadable
 	control *control.Handler
 	resp    *server.Responder
+	nts     *nts.Server // nil without an [nts] section
 	history *status.History
 	// tempFails counts failed temperature readings (the loop's only).
 	tempFails   atomic.Uint64 // read by the views
@@ -99,6 +105,9 @@ type Appliance struct {
 	mu      sync.Mutex // guards the fields below
 	httpURL string
 	httpLn  net.Listener // bound by Listen
+	httpSrv *status.LiveServer
+	// events carries the readers' inputs (and a reload's) to the loop.
+	events chan event
 }
 
 // New builds the appliance; Run starts it.
@@ -116,8 +125,9 @@ func New(opts Options) (*Appliance, error) {
 	}
 	a := &Appliance{
 		cfg: opts.Config, hw: hw, log: log, version: opts.Version,
-		started: hw.Clock.Now(), onState: opts.OnStateChange,
+		started: hw.Clock.Now(), onState: opts.OnStateChange, logLevel: opts.LogLevel,
 		history: status.NewHistory(24*time.Hour, 10*time.Second),
+		events:  make(chan event, 16),
 	}
 	a.served.Store(ntp.Unsynchronised(-20))
 	coreCfg := CoreConfigOf(opts.Config)
@@ -159,6 +169,13 @@ func New(opts Options) (*Appliance, error) {
 	if hw.ServeTime != nil {
 		srvOpts = append(srvOpts, server.WithClock(hw.ServeTime))
 	}
+	if opts.Config.NTS.Enabled() {
+		a.nts, err = nts.New(opts.Config.NTS, 0, nts.WithLogger(log.With("part", "nts")))
+		if err != nil {
+			return nil, err
+		}
+		srvOpts = append(srvOpts, server.WithExtensions(a.nts))
+	}
 	a.resp, err = server.New(opts.Config.Server, &a.served, srvOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -181,6 +198,14 @@ func (a *Appliance) Listen() (ntpAddrs []string, httpURL string, err error) {
 	for _, ap := range a.resp.Addrs() {
 		ntpAddrs = append(ntpAddrs, ap.String())
 	}
+	if a.nts != nil {
+		if addrs := a.resp.Addrs(); len(addrs) > 0 {
+			a.nts.SetNTPPort(int(addrs[0].Port()))
+		}
+		if err := a.nts.Listen(); err != nil {
+			return nil, "", err
+		}
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.cfg.HTTP.Listen != "" && a.httpLn == nil {
@@ -200,16 +225,20 @@ func (a *Appliance) Run(ctx context.Context) error {
 		return err
 	}
 	a.mu.Lock()
-	httpLn, httpCfg := a.httpLn, a.cfg.HTTP
+	if a.httpLn != nil && a.httpSrv == nil {
+		a.httpSrv = status.NewLiveServer(a.httpLn, a.cfg.HTTP, status.NewHandler(a, a.history))
+	}
+	httpSrv := a.httpSrv
 	a.mu.Unlock()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.resp.Run(ctx) })
-	if httpLn != nil {
-		h := status.NewHandler(a, a.history)
-		h.Configure(httpCfg)
-		g.Go(func() error { return status.Serve(ctx, status.LimitListener(httpLn, httpCfg.MaxConnections), h) })
+	if a.nts != nil {
+		g.Go(func() error { return a.nts.Run(ctx) })
 	}
-	events := make(chan event, 16)
+	if httpSrv != nil {
+		g.Go(func() error { return httpSrv.Run(ctx) })
+	}
+	events := a.events
 	if q, ok := a.hw.GPS.(interface {
 		SetTimTPHandler(func(gps.TimTP, time.Time))
 	}); ok {
@@ -262,20 +291,4 @@ func (a *Appliance) HTTPURL() string {
 func (a *Appliance) Healthy() bool {
 	last := a.ticked.Load()
 	return last == 0 || time.Since(time.Unix(0, last)) < 10*time.Second
-}
-
-// Reload applies a new configuration to the parts that change without a
-// restart: access rules, rate limits and the query networks. The old
-// configuration stays when the new one is invalid.
-func (a *Appliance) Reload(cfg config.Config) error {
-	pol, err := a.policy.Load().Reload(cfg.Access)
-	if err != nil {
-		return fmt.Errorf("access: %w", err)
-	}
-	a.policy.Store(pol)
-	a.control.SetAllowed(pol.QueryNetworks()...)
-	a.mu.Lock()
-	a.cfg.Access = cfg.Access
-	a.mu.Unlock()
-	return nil
 }

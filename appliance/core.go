@@ -46,6 +46,7 @@ type Core struct {
 	disc    *discipline.Discipline
 	pairer  *pps.Pairer
 	machine *Machine
+	reload  Reload // what the last Reconfigure left for a restart
 
 	ppsAttached   bool
 	distrusted    bool
@@ -184,6 +185,41 @@ func (c *Core) Edge(now time.Time, e pps.Edge, gen uint64) []Action {
 	}
 	return c.out
 }
+
+// Reconfigure applies a reloaded configuration: the plain parameters of
+// the pairer and the discipline at once, and the state machine's and the
+// cross-check's settings. What needs a restart (devices, files) is kept as
+// it was and named by Reloaded.
+func (c *Core) Reconfigure(now time.Time, cfg CoreConfig) []Action {
+	c.begin(now)
+	var r Reload
+	defer func() { c.reload = r }()
+	var err error
+	if r.PPSRestart, err = c.pairer.Reconfigure(cfg.PPS); err != nil {
+		r.Err = err
+		return c.out
+	}
+	if r.DisciplineRestart, err = c.disc.Reconfigure(cfg.Discipline); err != nil {
+		r.Err = err
+		return c.out
+	}
+	c.machine.Recover = cfg.GPSRecoverAfter
+	keepPeers := c.cfg.Peers // whether peers exist is fixed at start
+	c.cfg = cfg
+	c.cfg.Peers = keepPeers
+	return c.out
+}
+
+// Reload is what the last Reconfigure could not apply: the keys that
+// need a restart, or why nothing was applied.
+type Reload struct {
+	PPSRestart        []string
+	DisciplineRestart []string
+	Err               error
+}
+
+// Reloaded returns what the last Reconfigure left for a restart.
+func (c *Core) Reloaded() Reload { return c.reload }
 
 // QErr takes the quantisation error the receiver announced for its next
 // pulse, in a message that arrived at clock reading arrival (gen is Steps()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -120,8 +121,9 @@ func TestApplianceLocksThroughFlakyPPS(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	snap := a.Snapshot()
-	if err := a.Reload(cfg); err != nil {
-		t.Errorf("reload: %v", err)
+	cfg.PPS.CableDelayNs = 50
+	if applied, restart, err := a.Reload(cfg); err != nil || len(restart) != 0 || !strings.Contains(appliance.DescribeReload(applied), "pps") {
+		t.Errorf("reload through the loop: applied %q, restart %q, err %v", applied, restart, err)
 	}
 	healthy := a.Healthy()
 	cancel()

@@ -21,6 +21,7 @@ const (
 	InputPPSSource InputKind = "pps_source"  // the PPS device attached or gone
 	InputQErr      InputKind = "qerr"        // the receiver's quantisation error of its next pulse
 	InputTemp      InputKind = "temperature" // a reading of the SoC's temperature
+	InputConfig    InputKind = "config"      // a reloaded configuration
 )
 
 // Input is one input of the core with its clock reading: what a recording
@@ -38,6 +39,8 @@ type Input struct {
 	PPS   *PPSInput       `json:"pps,omitempty"`
 	QErr  *QErrInput      `json:"qerr,omitempty"`
 	Temp  *TempInput      `json:"temp,omitempty"`
+	// Config is a reloaded configuration (InputConfig).
+	Config *CoreConfig `json:"config,omitempty"`
 }
 
 // TempInput is one reading of the SoC's temperature.
@@ -105,6 +108,11 @@ func QErrOf(now time.Time, q QErrInput, gen uint64) Input {
 	return Input{Kind: InputQErr, Now: now, Gen: gen, QErr: &q}
 }
 
+// ConfigOf returns the input that reloads the core's configuration at now.
+func ConfigOf(now time.Time, cfg CoreConfig) Input {
+	return Input{Kind: InputConfig, Now: now, Config: &cfg}
+}
+
 // Handle feeds one input to the matching method. The returned actions are
 // valid until the next input.
 func (c *Core) Handle(in Input) ([]Action, error) {
@@ -120,6 +128,8 @@ func (c *Core) Handle(in Input) ([]Action, error) {
 		return c.Tick(in.Now), nil
 	case in.Kind == InputPPSSource && in.PPS != nil:
 		return c.PPSSource(in.Now, in.PPS.Device, in.PPS.Backend, in.PPS.Precision), nil
+	case in.Kind == InputConfig && in.Config != nil:
+		return c.Reconfigure(in.Now, *in.Config), nil
 	case in.Kind == InputQErr && in.QErr != nil:
 		return c.QErr(in.Now, in.QErr.QErr, in.QErr.Arrival, in.Gen), nil
 	case in.Kind == InputTemp && in.Temp != nil:

@@ -27,7 +27,15 @@ type event struct {
 	edge  *pps.Edge
 	pps   *PPSInput
 	qErr  *QErrInput
-	gen   uint64
+	// reload, from Reload: a configuration for the core, and where to
+	// say what it could not apply.
+	reload *reloadRequest
+	gen    uint64
+}
+
+type reloadRequest struct {
+	cfg  CoreConfig
+	done chan Reload
 }
 
 // send hands ev to the loop unless ctx ends first.
@@ -183,6 +191,9 @@ func (a *Appliance) event(ev event) {
 		a.handle(PPSSourceOf(now, ev.pps.Device, ev.pps.Backend, ev.pps.Precision))
 	case ev.qErr != nil:
 		a.handle(QErrOf(now, *ev.qErr, ev.gen))
+	case ev.reload != nil:
+		a.handle(ConfigOf(now, ev.reload.cfg))
+		ev.reload.done <- a.core.Reloaded()
 	}
 }
 

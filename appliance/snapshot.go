@@ -74,6 +74,10 @@ func (a *Appliance) Snapshot() status.Snapshot {
 		"ignored": ac.Ignored, "mode_dropped": ac.ModeDropped, "control_refused": ac.ControlRefused,
 		"evicted": ac.Evicted, "table_capacity": uint64(ac.TableCapacity), "table_bytes": uint64(ac.TableBytes),
 	}
+	if a.nts != nil {
+		s.Server.NTS = make(map[string]uint64, 8)
+		a.nts.FillStatus(s.Server.NTS)
+	}
 	return s
 }
 

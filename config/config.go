@@ -26,6 +26,7 @@ import (
 	"stratum1/discipline"
 	"stratum1/gps"
 	"stratum1/internal/setting"
+	"stratum1/nts"
 	"stratum1/peer"
 	"stratum1/pps"
 	"stratum1/server"
@@ -41,6 +42,7 @@ type Config struct {
 	Peers      peer.Config       `toml:"peers"`
 	Access     access.Config     `toml:"access"`
 	HTTP       status.HTTPConfig `toml:"http"`
+	NTS        nts.Config        `toml:"nts"`
 	Log        Log               `toml:"log"`
 }
 
@@ -59,6 +61,7 @@ func Default() Config {
 		Peers:      peer.DefaultConfig(),
 		Access:     access.DefaultConfig(),
 		HTTP:       status.DefaultHTTPConfig(),
+		NTS:        nts.DefaultConfig(),
 		Log:        Log{Level: "info"},
 	}
 }
@@ -150,6 +153,7 @@ func (c Config) validate() *Error {
 		{"access", c.Access.Validate()},
 		{"http", c.HTTP.Validate()},
 		{"log", c.Log.Validate()},
+		{"nts", c.NTS.Validate()},
 	}
 	for _, ch := range checks {
 		if ch.err != nil {

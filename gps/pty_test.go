@@ -157,6 +157,11 @@ func TestReaderPTY(t *testing.T) {
 		t.Errorf("state = %q connected=%v, want 3D and connected", st.State, st.Connected)
 	}
 	mu.Lock()
+	// Reading may start between a second's RMC and its GGA: that first
+	// epoch has a fix but no date, so no time, which the appliance skips.
+	for len(epochs) > 0 && !epochs[0].HasTime() {
+		epochs = epochs[1:]
+	}
 	for i, e := range epochs {
 		if !e.Valid || e.Mode != 3 || e.SatsUsed != 8 || e.Arrival.IsZero() {
 			t.Errorf("epoch %d: %+v", i, e)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.bug.st/serial"
@@ -87,6 +88,12 @@ type Reader struct {
 	panicLog logThrottle
 	// onTimTP receives u-blox TIM-TP (set before Run)
 	onTimTP func(TimTP, time.Time)
+
+	// A configuration from Reconfigure, under mu, that Run takes up
+	// before its next open; reopen asks the connection in hand to end.
+	next   *Config
+	reopen atomic.Bool
+	wake   chan struct{} // cuts a backoff short after Reconfigure
 }
 
 // SetTimTPHandler sets the function that receives each u-blox TIM-TP
@@ -125,7 +132,8 @@ func NewReader(cfg Config, opt ReaderOptions) (*Reader, error) {
 	if r := cfg.rolloverRef(); r.After(ref) {
 		ref = r
 	}
-	r := &Reader{cfg: cfg, opt: opt, log: opt.Logger.With("device", cfg.Device), baud: baud, ref: ref}
+	r := &Reader{cfg: cfg, opt: opt, log: opt.Logger.With("device", cfg.Device), baud: baud, ref: ref,
+		wake: make(chan struct{}, 1)}
 	r.st = Status{State: StateNoDevice, Device: cfg.Device, Baud: baud}
 	return r, nil
 }
@@ -166,17 +174,23 @@ func (r *Reader) Run(ctx context.Context, fn func(Epoch)) error {
 	connected := false // a connection has been up before
 	lastOpenErr := ""  // said once, not at every retry
 	for ctx.Err() == nil {
+		if r.takeConfig() {
+			backoff, lastOpenErr = r.opt.MinBackoff, ""
+		}
 		port, baud, err := r.open(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
+			}
+			if errors.Is(err, errReconfigured) {
+				continue
 			}
 			if msg := err.Error(); msg != lastOpenErr {
 				r.log.Warn("cannot open the gps receiver; retrying", "err", err)
 				lastOpenErr = msg
 			}
 			r.setError(err)
-			if !sleep(ctx, backoff) {
+			if !sleepOrWake(ctx, backoff, r.wake) {
 				break
 			}
 			backoff = min(2*backoff, r.cfg.ReconnectMax)
@@ -201,6 +215,9 @@ func (r *Reader) Run(ctx context.Context, fn func(Epoch)) error {
 		r.mu.Unlock()
 		if ctx.Err() != nil {
 			break
+		}
+		if errors.Is(err, errReconfigured) {
+			continue
 		}
 		r.setError(err)
 		r.log.Warn("gps receiver lost; reopening", "err", err)
@@ -275,6 +292,9 @@ func (r *Reader) detect(ctx context.Context, port serial.Port, last int) (int, e
 		for time.Now().Before(deadline) && good < 3 {
 			if ctx.Err() != nil {
 				return 0, ctx.Err()
+			}
+			if r.reopen.Load() {
+				return 0, errReconfigured
 			}
 			n, err := port.Read(buf)
 			if err != nil {
@@ -369,6 +389,9 @@ func (r *Reader) read(ctx context.Context, port io.Reader, baud int, fn func(Epo
 	for {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if r.reopen.Load() {
+			return errReconfigured
 		}
 		n, err := port.Read(buf)
 		at := now()
@@ -488,6 +511,19 @@ func stateOf(e Epoch) string {
 	default:
 		return State2D
 	}
+}
+
+// sleepOrWake waits d, until ctx ends or until wake; false when ctx ended.
+func sleepOrWake(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case <-wake:
+	}
+	return true
 }
 
 // sleep waits d or until ctx ends; false when ctx ended.

@@ -26,6 +26,7 @@ type assoc struct {
 	addr    netip.AddrPort
 	name    string // as shown: the address, with :port when not 123
 	typ     byte   // 'u' server, 'p' pool
+	owner   *entry // the configuration entry that made it
 	iburst  bool
 	minPoll time.Duration
 	maxPoll time.Duration

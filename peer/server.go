@@ -11,10 +11,11 @@ import (
 // A server given by name is looked up again while its association stays
 // unreachable, as ntpd and chrony do, so that a server that moved to a new
 // address is followed without a restart.
-func (s *Set) runServer(ctx context.Context, src Source) {
+func (s *Set) runServer(ctx context.Context, e *entry) {
+	src := e.src
 	host, port, _ := SplitHostPort(src.Address)
 	if ip, err := netip.ParseAddr(host); err == nil {
-		s.poll(ctx, s.addServer(netip.AddrPortFrom(ip.Unmap(), port), src))
+		s.poll(ctx, s.addServer(netip.AddrPortFrom(ip.Unmap(), port), e))
 		return
 	}
 
@@ -66,7 +67,7 @@ func (s *Set) runServer(ctx context.Context, src Source) {
 			case err != nil:
 				s.dnsLog(retry)("cannot resolve server", "server", src.Address, "err", err, "retry", retry)
 			case cur == nil:
-				start(s.addServer(netip.AddrPortFrom(addrs[0].Unmap(), port), src))
+				start(s.addServer(netip.AddrPortFrom(addrs[0].Unmap(), port), e))
 			default:
 				if ap, ok := s.freshAddr(addrs, port, cur); ok {
 					old := cur.name
@@ -74,7 +75,7 @@ func (s *Set) runServer(ctx context.Context, src Source) {
 					s.mu.Lock()
 					s.removeLocked(cur)
 					s.mu.Unlock()
-					start(s.addServer(ap, src))
+					start(s.addServer(ap, e))
 					s.log.Info("server moved to a new address", "server", src.Address,
 						"from", old, "to", cur.name, "reason", "unreachable")
 				} else {
@@ -116,8 +117,9 @@ func (s *Set) freshAddr(addrs []netip.Addr, port uint16, cur *assoc) (netip.Addr
 }
 
 // addServer adds a server association at ap.
-func (s *Set) addServer(ap netip.AddrPort, src Source) *assoc {
-	a := newAssoc(ap, 'u', src, s.opts.ReplyTimeout, log2D(s.opts.Precision))
+func (s *Set) addServer(ap netip.AddrPort, e *entry) *assoc {
+	a := newAssoc(ap, 'u', e.src, s.opts.ReplyTimeout, log2D(s.opts.Precision))
+	a.owner = e
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a.setFloor(s.floor)

@@ -77,6 +77,7 @@ type Set struct {
 	log  *slog.Logger
 
 	mu      sync.Mutex
+	entries []*entry // one per configured server and pool
 	assocs  []*assoc
 	pools   []*poolState
 	sel     Selection
@@ -123,10 +124,11 @@ func New(cfg Config, opts Options) (*Set, error) {
 		opts.DNSRetry = 5 * time.Second
 	}
 	s := &Set{cfg: cfg, opts: opts, log: opts.Logger.With("component", "peers"), own: map[ntp.RefID]bool{}}
-	for _, p := range cfg.Pools {
-		host, port, _ := SplitHostPort(p.Address)
-		s.pools = append(s.pools, &poolState{src: p, host: host, port: port,
-			dropped: map[netip.Addr]time.Time{}, retry: opts.DNSRetry})
+	s.entries = s.newEntries(entriesOf(cfg))
+	for _, e := range s.entries {
+		if e.pool != nil {
+			s.pools = append(s.pools, e.pool)
+		}
 	}
 	return s, nil
 }
@@ -181,13 +183,10 @@ func (s *Set) Run(ctx context.Context) error {
 		return errors.New("peers: Run called twice")
 	}
 	s.run = ctx
+	for _, e := range s.entries {
+		s.startLocked(e)
+	}
 	s.mu.Unlock()
-	for _, src := range s.cfg.Servers {
-		s.wg.Go(func() { s.runServer(ctx, src) })
-	}
-	for _, p := range s.pools {
-		s.wg.Go(func() { s.runPool(ctx, p) })
-	}
 	<-ctx.Done()
 	s.wg.Wait()
 	return nil
@@ -206,7 +205,8 @@ func (s *Set) dnsLog(retry time.Duration) func(msg string, args ...any) {
 
 // runPool keeps a pool entry at MaxPoolAssociations reachable, truthful
 // addresses: it replaces the ones that stay bad for PoolReplaceAfter.
-func (s *Set) runPool(ctx context.Context, p *poolState) {
+func (s *Set) runPool(ctx context.Context, e *entry) {
+	p := e.pool
 	polls := map[*assoc]context.CancelFunc{}
 	defer func() {
 		for _, cancel := range polls {
@@ -265,6 +265,7 @@ func (s *Set) runPool(ctx context.Context, p *poolState) {
 						continue
 					}
 					a := newAssoc(netip.AddrPortFrom(ip, p.port), 'p', p.src, s.opts.ReplyTimeout, log2D(s.opts.Precision))
+					a.owner = e
 					a.badSince = now
 					a.setFloor(s.floor)
 					s.assocs = append(s.assocs, a)

@@ -57,6 +57,7 @@ type worker struct {
 	gather coalescer
 	ts     txStamps // transmit timestamps of replies to interleaved clients
 	hwOn   bool     // the socket reports hardware timestamps (h.hw)
+	extBuf []byte   // replies with extension fields (NTS), made on first use
 }
 
 // skippable reports whether failing to listen on ap should only be logged:
@@ -132,6 +133,25 @@ func (w *worker) close() {
 	w.stop.Store(true)
 	if w.serving {
 		_ = unix.Shutdown(w.fd, unix.SHUT_RDWR) // ENOTCONN on UDP, but it wakes the reader
+		return
+	}
+	unix.Close(w.fd)
+}
+
+// retire stops the worker gently, for an address no longer served: the
+// batch in hand is answered and sent, then serve closes the socket. Only
+// the receiving side is shut down (to wake a worker blocked in recvmmsg),
+// so that the replies of that batch still go out.
+func (w *worker) retire() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	w.closed = true
+	w.stop.Store(true)
+	if w.serving {
+		_ = unix.Shutdown(w.fd, unix.SHUT_RD)
 		return
 	}
 	unix.Close(w.fd)
@@ -245,6 +265,8 @@ func (w *worker) process() {
 		case outControl:
 			w.ctlIdx[w.nctl] = uint8(i)
 			w.nctl++
+		case outExt:
+			w.serveExt(i, rxTime, dst, ifindex)
 		}
 	}
 }

@@ -38,6 +38,9 @@ func listen(ap netip.AddrPort, h *handler, _ *slog.Logger, _ time.Duration) (*wo
 
 func (w *worker) close() { w.conn.Close() }
 
+// retire closes the socket; a reply being built is sent or dropped.
+func (w *worker) retire() { w.conn.Close() }
+
 func (w *worker) serve() error {
 	buf := make([]byte, 2048)
 	out := make([]byte, replyLen)
@@ -65,6 +68,14 @@ func (w *worker) serve() error {
 			}
 			if _, err := w.conn.WriteToUDPAddrPort(out, src); err != nil {
 				c.Dropped[DropSend]++
+			}
+		case outExt:
+			ext := make([]byte, len(buf))
+			if m := w.h.serveExt(buf[:n], rx, time.Now, ext, &c); m > 0 {
+				if _, err := w.conn.WriteToUDPAddrPort(ext[:m], src); err != nil {
+					c.Answered--
+					c.Dropped[DropSend]++
+				}
 			}
 		case outControl:
 			if cb := w.h.control.Load(); cb != nil && cb.c != nil {

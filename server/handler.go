@@ -31,6 +31,7 @@ const (
 	// See sealXmit.
 	outReplySealed
 	outReplySealedStamp
+	outExt // serve it through the extensions hook (serveExt)
 )
 
 // presetXmit reports whether a reply with outcome o carries its transmit
@@ -56,6 +57,7 @@ const xmitOffset = 40
 
 type policyBox struct{ p Policy }
 type controlBox struct{ c Control }
+type extBox struct{ e Extensions }
 
 // handler is the sans-IO core of the responder: it turns one request, its
 // source and its receive time into a reply. It does not allocate.
@@ -73,7 +75,8 @@ type handler struct {
 	// hw converts the hardware timestamps of the interfaces that have
 	// them on; nil without any (the I/O side's, kept here beside the
 	// clock mapping that every worker shares).
-	hw *hwStamps
+	hw  *hwStamps
+	ext atomic.Pointer[extBox]
 }
 
 // served maps a system-clock reading to the served clock.
@@ -132,6 +135,9 @@ func (h *handler) handle(req []byte, src netip.AddrPort, rx time.Time, out []byt
 	}
 	switch verdict {
 	case Serve:
+		if len(req) > ntp.HeaderLen && h.ext.Load() != nil {
+			return outExt
+		}
 		// buildReply, spelt out: the plain path makes one call, as
 		// before interleaved mode.
 		h.reply(req, version, replyMode, rx, out)
@@ -326,4 +332,23 @@ func kiss(req []byte, version uint8, mode ntp.Mode, rx time.Time, code ntp.RefID
 // with the low bit clear that marks receive timestamps (see xleave.go).
 func stampXmit(out []byte, t ntp.Time) {
 	binary.BigEndian.PutUint64(out[xmitOffset:], uint64(t&^rxFlag))
+}
+
+// serveExt builds the reply to a request that handle passed on as outExt
+// into out (at least len(req) bytes), stamped with the transmit time xmit,
+// and returns its length, 0 to drop. Off the plain path: it may allocate.
+func (h *handler) serveExt(req []byte, rx time.Time, xmit func() time.Time, out []byte, c *Counters) int {
+	version, _, _ := ntp.PeekMode(req)
+	h.reply(req, version, ntp.ModeServer, rx, out)
+	stampXmit(out, ntp.TimeFrom(h.served(xmit())))
+	n := replyLen
+	if eb := h.ext.Load(); eb != nil {
+		n = eb.e.HandleExtensions(req, out)
+	}
+	if n < replyLen || n > len(req) || n > len(out) {
+		c.Dropped[DropMalformed]++
+		return 0
+	}
+	c.Answered++
+	return n
 }

@@ -33,3 +33,14 @@ type Policy interface {
 type Control interface {
 	HandleControl(req []byte, src netip.AddrPort) [][]byte
 }
+
+// Extensions answers client requests that carry extension fields, such as
+// NTS (RFC 8915); requests without any never reach it. out holds the plain
+// 48-byte reply, transmit timestamp included, and has room for len(req)
+// bytes. HandleExtensions returns the length of the reply it leaves in out:
+// 48 for the plain reply, up to len(req) for one with fields of its own, 0
+// to drop. It is called from every worker and must be safe for concurrent
+// use; it may allocate.
+type Extensions interface {
+	HandleExtensions(req, out []byte) int
+}

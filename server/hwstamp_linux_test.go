@@ -45,8 +45,10 @@ func TestResponderWithoutCardServes(t *testing.T) {
 		t.Fatal("loopback got hardware timestamps")
 	}
 	r.mu.Lock()
-	for _, w := range r.workers {
-		w.close()
+	for _, l := range r.listeners {
+		for _, w := range l.workers {
+			w.close()
+		}
 	}
 	r.mu.Unlock()
 }

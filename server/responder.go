@@ -21,11 +21,15 @@ type Responder struct {
 	log *slog.Logger
 	h   handler
 
-	mu      sync.Mutex
-	workers []*worker
-	addrs   []netip.AddrPort
-	shared  []sharedCounters
-	running bool
+	mu        sync.Mutex // guards the fields below and r.cfg.Listen
+	listeners []*listener
+	draining  []*worker // removed by SetListen, finishing their batch
+	retired   Counters  // totals of the workers that have finished
+	run       *runState // set while Run runs
+	ran       bool
+	// beforeRetire, set by tests, runs in SetListen between starting the
+	// new addresses' workers and retiring the removed ones.
+	beforeRetire func(added []netip.AddrPort)
 }
 
 // Option configures a Responder.
@@ -36,6 +40,9 @@ func WithPolicy(p Policy) Option { return func(r *Responder) { r.SetPolicy(p) } 
 
 // WithControl sets the mode 6 handler (nil drops mode 6).
 func WithControl(c Control) Option { return func(r *Responder) { r.SetControl(c) } }
+
+// WithExtensions sets the handler of requests with extension fields (NTS).
+func WithExtensions(e Extensions) Option { return func(r *Responder) { r.SetExtensions(e) } }
 
 // WithClock serves the clock that f maps system-clock readings to, instead
 // of the system clock: receive and transmit timestamps are taken from the
@@ -72,57 +79,83 @@ func (r *Responder) SetPolicy(p Policy) { r.h.policy.Store(&policyBox{p}) }
 // SetControl replaces the mode 6 handler, safely while running.
 func (r *Responder) SetControl(c Control) { r.h.control.Store(&controlBox{c}) }
 
+// SetExtensions replaces the handler of requests with extension fields, nil
+// to answer them with a plain reply as before; safe while running.
+func (r *Responder) SetExtensions(e Extensions) {
+	if e == nil {
+		r.h.ext.Store(nil)
+		return
+	}
+	r.h.ext.Store(&extBox{e})
+}
+
 // Listen opens every socket: Workers per configured address, sharing the
 // port with SO_REUSEPORT. A port of 0 picks a free one, the same for all
 // workers of that address. Run calls Listen when it has not been called.
 func (r *Responder) Listen() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.workers != nil {
+	if r.listeners != nil {
 		return nil
 	}
 	addrs, err := r.cfg.addrs()
 	if err != nil {
 		return err
 	}
+	r.h.hw = openHW(r.cfg.HWTimestamp, r.log)
+	ls, err := r.openLocked(addrs)
+	if err != nil {
+		r.closeHW()
+		return err
+	}
+	if len(ls) == 0 {
+		r.closeHW()
+		return errors.New("server: no address could be listened on")
+	}
+	r.listeners = ls
+	return nil
+}
+
+// openLocked binds Workers sockets on each of addrs. An address that
+// cannot be listened on fails the whole call, its sockets closed, except
+// the IPv6 wildcard on a host without IPv6, which is logged and skipped.
+func (r *Responder) openLocked(addrs []netip.AddrPort) ([]*listener, error) {
 	n := r.cfg.Workers
 	if n == 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	r.h.hw = openHW(r.cfg.HWTimestamp, r.log)
-	var ws []*worker
-	var bound []netip.AddrPort
-	for _, ap := range addrs {
+	var ls []*listener
+	fail := func(err error) ([]*listener, error) {
+		for _, l := range ls {
+			for _, w := range l.workers {
+				w.close()
+			}
+		}
+		return nil, err
+	}
+	for _, want := range addrs {
+		l := &listener{want: want, addr: want}
 		for i := 0; i < n; i++ {
-			w, err := listen(ap, &r.h, r.log, r.cfg.Coalesce)
+			w, err := listen(l.addr, &r.h, r.log, r.cfg.Coalesce)
 			if err != nil {
-				if i == 0 && skippable(ap, err) {
-					r.log.Warn("not serving on address", "addr", ap, "err", err)
+				if i == 0 && skippable(want, err) {
+					r.log.Warn("not serving on address", "addr", want, "err", err)
 					break
 				}
-				for _, w := range ws {
-					w.close()
-				}
-				r.closeHW()
-				return fmt.Errorf("listen on %v: %w", ap, err)
+				ls = append(ls, l) // so that fail closes its sockets
+				return fail(fmt.Errorf("listen on %v: %w", want, err))
 			}
 			if i == 0 {
-				ap = w.local // the port the kernel picked, for the others
-				bound = append(bound, ap)
+				l.addr = w.local // the port the kernel picked, for the others
 			}
-			ws = append(ws, w)
+			w.shared = new(sharedCounters)
+			l.workers = append(l.workers, w)
+		}
+		if len(l.workers) > 0 {
+			ls = append(ls, l)
 		}
 	}
-	if len(ws) == 0 {
-		r.closeHW()
-		return errors.New("server: no address could be listened on")
-	}
-	r.shared = make([]sharedCounters, len(ws))
-	for i, w := range ws {
-		w.shared = &r.shared[i]
-	}
-	r.workers, r.addrs = ws, bound
-	return nil
+	return ls, nil
 }
 
 // closeHW releases the hardware timestamping set up by a Listen that
@@ -138,7 +171,11 @@ func (r *Responder) closeHW() {
 func (r *Responder) Addrs() []netip.AddrPort {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]netip.AddrPort(nil), r.addrs...)
+	out := make([]netip.AddrPort, 0, len(r.listeners))
+	for _, l := range r.listeners {
+		out = append(out, l.addr)
+	}
+	return out
 }
 
 // Run serves until ctx is done, then closes every socket. It returns nil
@@ -146,65 +183,72 @@ func (r *Responder) Addrs() []netip.AddrPort {
 // worker is a goroutine locked to its thread and blocked in the kernel
 // between batches; Run raises GOMAXPROCS by the number of workers while it
 // runs, so that they do not hold the Ps the rest of the program runs on.
+// SetListen may add and remove workers while Run runs.
 func (r *Responder) Run(ctx context.Context) error {
 	if err := r.Listen(); err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rs := &runState{}
+	rs.fail = func(err error) {
+		if err != nil && ctx.Err() == nil {
+			rs.once.Do(func() { rs.first = err })
+			cancel()
+		}
+	}
 	r.mu.Lock()
-	if r.running {
+	if r.run != nil || r.ran {
 		r.mu.Unlock()
 		return errors.New("server: already running")
 	}
-	r.running = true
-	ws := r.workers
+	r.run, r.ran = rs, true
+	var ws []*worker
+	for _, l := range r.listeners {
+		ws = append(ws, l.workers...)
+	}
+	r.startLocked(ws)
 	r.mu.Unlock()
 
 	r.log.Info("serving NTP", "addrs", r.Addrs(), "sockets", len(ws))
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer reserveProcs(len(ws))()
 	if hw := r.h.hw; hw != nil {
 		hwDone := make(chan struct{})
 		go func() { hw.run(ctx); close(hwDone) }()
 		defer func() { cancel(); <-hwDone }()
 	}
-	errc := make(chan error, len(ws))
-	for _, w := range ws {
-		go func() { errc <- w.serve() }()
-	}
-	var first error
-	stop := func() {
-		cancel()
-		for _, w := range ws {
+	<-ctx.Done()
+	r.mu.Lock()
+	r.run = nil
+	for _, l := range r.listeners {
+		for _, w := range l.workers {
 			w.close()
 		}
 	}
-	done := ctx.Done()
-	for remaining := len(ws); remaining > 0; {
-		select {
-		case <-done:
-			stop()
-			done = nil
-		case err := <-errc:
-			remaining--
-			if err != nil && first == nil && ctx.Err() == nil {
-				first = err
-				stop()
-				done = nil
-			}
-		}
+	for _, w := range r.draining {
+		w.close()
 	}
-	return first
+	r.mu.Unlock()
+	rs.wg.Wait()
+	return rs.first
 }
 
-// Counters returns the totals over every socket.
+// Counters returns the totals over every socket, those closed by SetListen
+// included.
 func (r *Responder) Counters() Counters {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var c Counters
-	for i := range r.shared {
-		l := r.shared[i].load()
+	c := r.retired
+	add := func(w *worker) {
+		l := w.shared.load()
 		c.add(&l)
+	}
+	for _, l := range r.listeners {
+		for _, w := range l.workers {
+			add(w)
+		}
+	}
+	for _, w := range r.draining {
+		add(w)
 	}
 	return c
 }

@@ -27,14 +27,24 @@ func LimitListener(ln net.Listener, max int) net.Listener {
 	if max < 1 {
 		max = DefaultMaxConnections
 	}
-	return &limitListener{Listener: ln, max: int64(max)}
+	l := &limitListener{Listener: ln}
+	l.max.Store(int64(max))
+	return l
 }
 
 type limitListener struct {
 	net.Listener
-	max      int64
+	max      atomic.Int64
 	open     atomic.Int64 // connections handed to the server
 	refusing atomic.Int64 // connections being answered 503
+}
+
+// setMax changes the cap; connections already served stay.
+func (l *limitListener) setMax(max int) {
+	if max < 1 {
+		max = DefaultMaxConnections
+	}
+	l.max.Store(int64(max))
 }
 
 // refuseTimeout bounds how long a refused connection may take to send its
@@ -47,11 +57,12 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if l.open.Add(1) <= l.max {
+		limit := l.max.Load()
+		if l.open.Add(1) <= limit {
 			return &limitConn{Conn: c, release: func() { l.open.Add(-1) }}, nil
 		}
 		l.open.Add(-1)
-		if l.refusing.Add(1) > l.max {
+		if l.refusing.Add(1) > limit {
 			l.refusing.Add(-1)
 			c.Close()
 			continue

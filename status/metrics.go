@@ -27,6 +27,7 @@ type collector struct {
 	ppsPulses, ppsMissed, ppsRejected, ppsJitter, ppsLastEdge     *prometheus.Desc
 	requests, replies, kod, dropped                               *prometheus.Desc
 	access                                                        *prometheus.Desc
+	nts                                                           *prometheus.Desc
 	peerOffset, peerDelay, peerJitter, peerReach, peerStratum     *prometheus.Desc
 	peerSelected                                                  *prometheus.Desc
 
@@ -93,6 +94,7 @@ func newCollector(get func() (Snapshot, bool)) *collector {
 		replies:  d("ntp_replies_total", "NTP requests answered with time."),
 		kod:      d("ntp_kod_total", "Kiss-o'-death replies sent, by code.", "code"),
 		access:   d("access_decisions_total", "Access policy decisions and client table size, by kind.", "kind"),
+		nts:      d("nts_events_total", "NTS: key-establishment sessions, cookies issued, authenticated requests, NAKs, by kind.", "kind"),
 		dropped:  d("ntp_dropped_total", "NTP requests dropped without an answer, by reason.", "reason"),
 
 		peerOffset:   d("peer_offset_seconds", "Offset of a time source.", "peer"),
@@ -121,7 +123,7 @@ func (c *collector) descs() []*prometheus.Desc {
 		c.gpsMode, c.satsUsed, c.satsView, c.hdop, c.pdop, c.satSNR, c.satEl,
 		c.gpsSentences, c.gpsBadSum, c.gpsDropped, c.gpsEpochs, c.gpsReconnects, c.gpsLatency, c.gpsPanics,
 		c.ppsPulses, c.ppsMissed, c.ppsRejected, c.ppsJitter, c.ppsLastEdge,
-		c.requests, c.replies, c.kod, c.dropped, c.access,
+		c.requests, c.replies, c.kod, c.dropped, c.access, c.nts,
 		c.peerOffset, c.peerDelay, c.peerJitter, c.peerReach, c.peerStratum, c.peerSelected,
 		c.temp, c.tempErrors, c.tempSamples, c.tempSigma, c.tempSlope, c.tempCoef, c.tempRef,
 	}
@@ -243,6 +245,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	byReason(c.kod, s.Server.KoD)
 	byReason(c.dropped, s.Server.Dropped)
 	byReason(c.access, s.Server.Access)
+	byReason(c.nts, s.Server.NTS)
 
 	if t := s.Temperature; t != nil {
 		if t.Celsius != nil {

@@ -182,6 +182,9 @@ type Server struct {
 	// Access holds the access policy's decisions (served, limited,
 	// kiss_rate, kiss_deny, ignored, ...) and its client table's size.
 	Access map[string]uint64 `json:"access,omitempty"`
+	// NTS holds the NTS counters (ke_sessions, ke_errors, ke_refused,
+	// cookies_issued, requests, naks, dropped) when NTS is on.
+	NTS map[string]uint64 `json:"nts,omitempty"`
 }
 
 // Provider returns a fresh snapshot. The appliance implements it.

@@ -76,6 +76,10 @@ func WriteTracking(w io.Writer, s Snapshot) {
 		}
 	}
 	line("Requests", "%d received, %d answered", s.Server.Received, s.Server.Answered)
+	if n := s.Server.NTS; n != nil {
+		line("NTS", "%d key exchanges, %d cookies issued, %d requests served, %d NAKs",
+			n["ke_sessions"], n["cookies_issued"], n["requests"], n["naks"])
+	}
 	if !sys.ClockAdjust {
 		line("Clock", "NOT adjusted (--no-clock-adjust): the daemon only watches")
 	}

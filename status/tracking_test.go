@@ -64,3 +64,18 @@ func TestWriteTrackingUnsynchronised(t *testing.T) {
 		t.Errorf("shows an offset without a source:\n%s", got)
 	}
 }
+
+func TestWriteTrackingNTS(t *testing.T) {
+	s := statustest.Snapshot(testNow)
+	var b strings.Builder
+	status.WriteTracking(&b, s)
+	if strings.Contains(b.String(), "NTS") {
+		t.Errorf("NTS line without NTS:\n%s", b.String())
+	}
+	s.Server.NTS = map[string]uint64{"ke_sessions": 3, "cookies_issued": 40, "requests": 16, "naks": 1}
+	b.Reset()
+	status.WriteTracking(&b, s)
+	if want := "NTS             : 3 key exchanges, 40 cookies issued, 16 requests served, 1 NAKs\n"; !strings.Contains(b.String(), want) {
+		t.Errorf("missing %q in:\n%s", want, b.String())
+	}
+}

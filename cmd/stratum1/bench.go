@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -29,8 +30,13 @@ pin it away from the server (taskset) or load the box from another machine.
 Only loopback targets are loaded unless --remote is given: a load test can
 take a server, or the network in front of it, down.
 
+With --nts-ke the requests are NTS-protected (RFC 8915): NTS-KE once, then
+that cookie on every request with its own authenticator; with --ke-only,
+NTS-KE handshakes per second instead (the target is then ignored).
+
 Example: how many clients can the server on this machine take?
   stratum1 bench --rate 48000 --duration 10s --pid $(pidof stratum1) 127.0.0.1:123
+  stratum1 bench --nts-ke 127.0.0.1:4460 --nts-ca cert.pem --rate 20000 127.0.0.1:123
 
 flags:
 `
@@ -44,6 +50,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	remote := fs.Bool("remote", false, "allow a target that is not on loopback")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	var ntsf ntsBenchFlags
+	ntsf.declare(fs)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), benchUsage)
 		fs.PrintDefaults()
@@ -65,6 +73,12 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "stratum1 bench: unexpected argument %q\n", fs.Arg(0))
 		return errUsage
 	}
+	if ntsf.keOnly {
+		if ntsf.ke == "" {
+			return errors.New("--ke-only needs --nts-ke")
+		}
+		return ntsf.keRate(ctx, *sockets, *dur, stdout)
+	}
 	ua, err := net.ResolveUDPAddr("udp", target)
 	if err != nil {
 		return fmt.Errorf("target %q: %w", target, err)
@@ -74,6 +88,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg := loadgen.Config{Target: ap, Rate: *rate, Duration: *dur, Sockets: *sockets, AllowRemote: *remote}
 	if err := cfg.Validate(); err != nil {
 		return err
+	}
+	if ntsf.ke != "" {
+		if cfg.NTS, err = ntsf.session(ctx); err != nil {
+			return err
+		}
 	}
 
 	var progress func(loadgen.Progress)
@@ -128,6 +147,9 @@ func printBench(w io.Writer, r *benchResult, withPid bool) {
 	fmt.Fprintf(w, "RTT           p50 %v  p99 %v  (max %v; %d with kernel timestamps)\n", r.RTT.P50, r.RTT.P99, r.RTT.Max, r.RTT.N)
 	fmt.Fprintf(w, "server error  p1 %v  p50 %v  p99 %v  (spread p1..p99 %v)\n", r.Error.P1, r.Error.P50, r.Error.P99, r.Error.P99-r.Error.P1)
 	fmt.Fprintf(w, "anomalies     oversized %d  out-of-order %d  bogus %d\n", r.Oversized, r.OutOfOrder, r.Bogus)
+	if r.NTSChecked > 0 {
+		fmt.Fprintf(w, "NTS           %d authenticators checked\n", r.NTSChecked)
+	}
 	if withPid {
 		fmt.Fprintf(w, "server        CPU %v, %.2f us per reply, RSS %.1f MiB (peak %.1f MiB)\n",
 			r.ServerCPU, r.CPUPerReplyUs, float64(r.ServerRSS)/(1<<20), float64(r.ServerHWM)/(1<<20))

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	beevik "github.com/beevik/ntp"
 
 	"stratum1/internal/proctest"
+	"stratum1/status"
 )
 
 // queryFrom asks the server at addr once from the local address from.
@@ -150,4 +152,131 @@ action = "deny"
 		t.Errorf("uptime %v (was %v), %d requests received (were %d): the daemon restarted",
 			s.Uptime, first.Uptime, s.Server.Received, first.Server.Received)
 	}
+}
+
+// TestE2EReloadEverything: SIGHUP with a new NTP listen address, log level,
+// upstream server, status server address and drift file. The daemon answers
+// NTP on the new address and no longer on the old one, serves its status
+// on the new HTTP address only, polls the new server instead of the old
+// one, and logs what it applied and, as a warning, the change that needs a
+// restart (the drift file). The pulse's cable delay applies live too.
+func TestE2EReloadEverything(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "stratum1.toml")
+	host := proctest.Loopback()
+	port := func() string { return proctest.HostPort(host, proctest.FreePort(t, host)) }
+	ntp1, ntp2, http1, http2 := port(), port(), port(), port()
+	// Upstream servers that never answer: an association is listed all
+	// the same.
+	peer1, peer2 := port(), port()
+	write := func(ntp, http, level, peer, drift string, cableDelayNs int) {
+		t.Helper()
+		s := fmt.Sprintf(`[server]
+listen = [%q]
+
+[http]
+listen = %q
+
+[log]
+level = %q
+
+[[peers.server]]
+address = %q
+
+[discipline]
+drift_file = %q
+
+[pps]
+cable_delay_ns = %d
+`, ntp, http, level, peer, drift, cableDelayNs)
+		if err := os.WriteFile(path+".new", []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(path+".new", path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(ntp1, http1, "info", peer1, "", 40)
+	d := &daemon{host: host, ntpAddr: ntp1, httpURL: "http://" + http1}
+	d.Proc = proctest.Start(t, 3*time.Minute, nil, stratum1Binary(t),
+		"run", "--no-gps", "--no-clock-adjust", "--config", path)
+	d.WaitOutput(t, 20*time.Second, "serving NTP")
+
+	if _, err := query(ntp1); err != nil {
+		t.Fatalf("before the reload, %s: %v", ntp1, err)
+	}
+	first := d.status(t)
+	if !hasPeer(first, peer1) {
+		t.Fatalf("before the reload: peers %+v, want %s", first.Peers, peer1)
+	}
+
+	before := strings.Count(d.Output(), "configuration reloaded")
+	write(ntp2, http2, "debug", peer2, filepath.Join(dir, "drift"), 80)
+	if err := d.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	proctest.Eventually(t, 10*time.Second, 100*time.Millisecond, "the reload logged", func() bool {
+		return strings.Count(d.Output(), "configuration reloaded") > before
+	})
+
+	if _, err := query(ntp2); err != nil {
+		t.Errorf("after the reload, the new address %s: %v", ntp2, err)
+	}
+	proctest.Eventually(t, 10*time.Second, 200*time.Millisecond, "the old NTP address stops answering", func() bool {
+		_, err := query(ntp1)
+		return err != nil
+	})
+	d.httpURL = "http://" + http2
+	s := d.status(t)
+	if hasPeer(s, peer1) || !hasPeer(s, peer2) {
+		t.Errorf("after the reload: peers %+v, want %s and not %s", s.Peers, peer2, peer1)
+	}
+	if s.Uptime < first.Uptime {
+		t.Errorf("uptime %v, was %v: the daemon restarted", s.Uptime, first.Uptime)
+	}
+	proctest.Eventually(t, 10*time.Second, 200*time.Millisecond, "the old status address closes", func() bool {
+		c, err := net.DialTimeout("tcp", http1, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+
+	out := d.Output()
+	line := lastLine(out, "configuration reloaded")
+	for _, want := range []string{"server.listen", ntp2, "log.level debug", "peers", peer2, "http.listen", http2, "pps"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("the reload line does not name %q:\n%s", want, line)
+		}
+	}
+	if w := lastLine(out, "needs a restart"); !strings.Contains(w, "level=WARN") || !strings.Contains(w, "discipline.drift_file") {
+		t.Errorf("no warning that the drift file needs a restart:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "drift")); err == nil {
+		t.Error("the new drift file was written without a restart")
+	}
+	if exited, err := d.Exited(); exited {
+		t.Fatalf("the daemon exited: %v", err)
+	}
+}
+
+func hasPeer(s status.Snapshot, addr string) bool {
+	for _, p := range s.Peers {
+		if p.Name == addr {
+			return true
+		}
+	}
+	return false
+}
+
+// lastLine returns the last line of out that contains s.
+func lastLine(out, s string) string {
+	lines := strings.Split(out, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], s) {
+			return lines[i]
+		}
+	}
+	return ""
 }

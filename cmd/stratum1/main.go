@@ -39,6 +39,7 @@ func commands() map[string]command {
 		"bench":    {"load-test an NTP server and measure its answers", cmdBench},
 		"setup-pi": {"apply the Raspberry Pi boot configuration", cmdSetupPi},
 		"image":    {"build a ready-to-flash Raspberry Pi OS image", cmdImage},
+		"nts-cert": {"write a self-signed NTS certificate and key for a LAN server", cmdNTSCert},
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"stratum1/config"
 	"stratum1/discipline"
 	"stratum1/gps"
+	"stratum1/internal/loglevel"
 	"stratum1/internal/sdnotify"
 	"stratum1/peer"
 	"stratum1/pps"
@@ -40,7 +41,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := ov.apply(&cfg); err != nil {
 		return err
 	}
-	log := newLogger(stderr, cfg.Log.Level)
+	log, level := loglevel.NewLogger(stderr, cfg.Log.Level)
 
 	clock := &discipline.SystemClock{NoAdjust: *noAdjust}
 	hw := appliance.Hardware{Clock: clock, ClockAdjust: !*noAdjust}
@@ -72,7 +73,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer recording.Close()
 	a, err := appliance.New(appliance.Options{
-		Config: cfg, Hardware: hw, Logger: log, Version: version,
+		Config: cfg, Hardware: hw, Logger: log, LogLevel: level, Version: version,
 		OnStateChange: func(_ appliance.State, desc string) { _ = sdnotify.Status(desc) },
 		Record:        recording.writer(),
 	})
@@ -143,8 +144,9 @@ func (o overrides) apply(cfg *config.Config) error {
 	return nil
 }
 
-// reloadOnHangup re-reads the configuration on SIGHUP; a bad file is
-// rejected and the running configuration kept.
+// reloadOnHangup re-reads the configuration on SIGHUP and logs what it
+// applied and what needs a restart; a bad file is rejected and the running
+// configuration kept.
 func reloadOnHangup(ctx context.Context, path string, ov overrides, a *appliance.Appliance, log *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -164,24 +166,31 @@ func reloadOnHangup(ctx context.Context, path string, ov overrides, a *appliance
 		if err == nil {
 			err = ov.apply(&cfg)
 		}
+		var applied, restart []string
 		if err == nil {
-			err = a.Reload(cfg)
+			applied, restart, err = a.Reload(cfg)
 		}
 		_ = sdnotify.Ready()
 		if err != nil {
 			log.Error("reload rejected; keeping the running configuration", "err", err)
 			continue
 		}
-		log.Info("configuration reloaded", "path", path)
+		logReload(log, path, applied, restart)
+	}
+}
+
+// logReload says what a reload applied and, as a warning, each change
+// that needs a restart.
+func logReload(log *slog.Logger, path string, applied, restart []string) {
+	log.Info("configuration reloaded", "path", path, "applied", appliance.DescribeReload(applied))
+	for _, r := range restart {
+		log.Warn("configuration change needs a restart", "change", r)
 	}
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	log, _ := loglevel.NewLogger(w, level)
+	return log
 }
 
 // rolloverRef is the GPS week-rollover reference: the later of the build

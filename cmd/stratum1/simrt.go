@@ -82,7 +82,7 @@ type realtimeFlags struct {
 
 func (p *realtimeFlags) declare(fs *flag.FlagSet) {
 	fs.StringVar(&p.config, "config", "", "real-time mode: the daemon's configuration `file` (stratum1.toml) for [server], [access],\n"+
-		"[peers] and [log]; the sim keeps its own receiver, discipline and --listen/--http addresses")
+		"[peers], [nts] and [log]; the sim keeps its own receiver, discipline and --listen/--http addresses")
 	fs.Var(&p.servers, "server", "real-time mode: upstream NTP server HOST[:PORT] (repeatable)")
 	fs.Var(&p.pools, "pool", "real-time mode: upstream pool NAME (repeatable)")
 	fs.DurationVar(&p.poll, "peer-poll", 0, "real-time mode: poll the upstream servers every DURATION to twice that\n(default 64s to 1024s; short polls only for your own servers)")

@@ -13,6 +13,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"stratum1/nts"
 )
 
 // Config says what load to offer.
@@ -24,6 +26,11 @@ type Config struct {
 	// AllowRemote permits a target outside loopback. Load tests can hurt a
 	// server and the network; they must be asked for by name.
 	AllowRemote bool
+	// NTS, when set, sends NTS-protected requests on this session's cookie
+	// (NTS-KE once, then the same cookie on every request, each with its
+	// own authenticator), so that the server does all of an NTS reply's
+	// work per request. Every 16th reply's authenticator is checked.
+	NTS *nts.Session
 }
 
 // Limits that keep a run bounded.
@@ -60,7 +67,8 @@ type Report struct {
 	KoD            map[string]uint64 // stratum-0 replies by kiss code (INIT: not synchronised)
 	Oversized      uint64            // replies longer than their request
 	OutOfOrder     uint64            // replies whose T1 <= T2 <= T3 <= T4 does not hold
-	Bogus          uint64            // replies that match no request, or not mode 4
+	Bogus          uint64            // replies that match no request, or not mode 4, or (NTS) do not authenticate
+	NTSChecked     uint64            // NTS replies whose authenticator was checked
 	Elapsed        time.Duration     // sending time
 	KernelStamps   uint64            // answers measured with kernel T1 and T4
 

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"stratum1/ntp"
+	"stratum1/nts"
 	"stratum1/server/internal/mmsg"
 )
 
@@ -62,6 +64,11 @@ type source struct {
 	stop     atomic.Bool
 	readFn   func(uintptr) bool
 	sendFn   func(uintptr) bool
+
+	reqLen int // reqLen, or an NTS request's length
+	nts    *nts.Session
+	sealer nts.Sealer
+	uid    []byte
 }
 
 // Run offers the load described by cfg and reports what came back. progress,
@@ -98,6 +105,7 @@ func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Report, err
 		rep.Oversized += s.rep.Oversized
 		rep.OutOfOrder += s.rep.OutOfOrder
 		rep.Bogus += s.rep.Bogus
+		rep.NTSChecked += s.rep.NTSChecked
 		rep.KernelStamps += s.rep.KernelStamps
 		for k, v := range s.rep.KoD {
 			rep.KoD[k] += v
@@ -138,11 +146,28 @@ func openSources(cfg Config) ([]*source, error) {
 		if err != nil {
 			return fail(fmt.Errorf("source %v: %w", laddr, err))
 		}
+		var tmpl, uid []byte
+		var sealer nts.Sealer
+		n := reqLen
+		if cfg.NTS != nil {
+			uid = make([]byte, 32)
+			binary.BigEndian.PutUint64(uid, uint64(i))
+			var ok bool
+			if tmpl, sealer, ok = cfg.NTS.Template(uid); !ok {
+				conn.Close()
+				return fail(errors.New("loadgen: NTS session without cookies"))
+			}
+			n = len(tmpl)
+		}
 		s := &source{
 			id:      uint64(i),
 			conn:    conn,
-			tx:      mmsg.NewBatch(batchLen, reqLen, 0),
-			rx:      mmsg.NewBatch(batchLen, 256, 128),
+			reqLen:  n,
+			nts:     cfg.NTS,
+			sealer:  sealer,
+			uid:     uid,
+			tx:      mmsg.NewBatch(batchLen, n, 0),
+			rx:      mmsg.NewBatch(batchLen, max(256, 2*n), 128), // room to see an oversized reply
 			errq:    mmsg.NewBatch(batchLen, 64, 128),
 			ring:    make([]slot, ringLen),
 			maxKeep: maxSamples / cfg.Sockets,
@@ -167,6 +192,10 @@ func openSources(cfg Config) ([]*source, error) {
 			s.tx.SetAddr(j, cfg.Target)
 			b := s.tx.Buf(j)
 			clear(b)
+			if tmpl != nil {
+				copy(b, tmpl)
+				continue
+			}
 			b[0] = 4<<3 | byte(ntp.ModeClient)
 			b[2] = 6
 			b[3] = 0xec // precision -20
@@ -241,7 +270,11 @@ func waitUntil(t, now time.Time) {
 func (s *source) sendOnce(fd uintptr) bool {
 	seq := s.seq.Load()
 	for j := 0; j < s.nsend; j++ {
-		binary.BigEndian.PutUint64(s.tx.Buf(j)[40:], s.id<<48|(seq+uint64(j)))
+		b := s.tx.Buf(j)
+		binary.BigEndian.PutUint64(b[40:], s.id<<48|(seq+uint64(j)))
+		if s.nts != nil {
+			s.sealer.Seal(b)
+		}
 	}
 	n, errno := mmsg.Send(fd, s.tx, 0, s.nsend, unix.MSG_DONTWAIT)
 	switch errno {
@@ -356,7 +389,7 @@ func (s *source) answer(i int) {
 		s.rep.Bogus++
 		return
 	}
-	if len(b) > reqLen {
+	if len(b) > s.reqLen {
 		s.rep.Oversized++
 	}
 	seq := uint64(h.OrigTime) & (1<<48 - 1)
@@ -364,6 +397,13 @@ func (s *source) answer(i int) {
 		code, _ := h.RefID.ASCII()
 		s.rep.KoD[code]++
 		return
+	}
+	if s.nts != nil && seq%16 == 0 {
+		if s.nts.Verify(b, s.uid) != nil {
+			s.rep.Bogus++
+			return
+		}
+		s.rep.NTSChecked++
 	}
 	s.answered.Add(1)
 	sl := &s.ring[seq%ringLen]

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"stratum1/ntp"
+	"stratum1/nts"
 	"stratum1/server"
 )
 
@@ -25,6 +26,9 @@ func main() {
 	workers := flag.Int("workers", 0, "sockets (0: one per CPU the process may use)")
 	coalesce := flag.Duration("coalesce", server.DefaultCoalesce, "longest wait to gather requests when busy (0: none)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	ntsListen := flag.String("nts-listen", "", "serve NTS-KE on this address too (NTS-protected NTP on -listen)")
+	ntsCert := flag.String("nts-cert", "", "NTS-KE certificate (PEM)")
+	ntsKey := flag.String("nts-key", "", "NTS-KE private key (PEM)")
 	flag.Parse()
 
 	var state atomic.Pointer[ntp.ServerState]
@@ -33,13 +37,36 @@ func main() {
 			RootDispersion: time.Microsecond, RefTime: time.Now()})
 	}
 	publish()
-	r, err := server.New(server.Config{Listen: []string{*listen}, Workers: *workers, Coalesce: *coalesce}, &state,
-		server.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	var err error
+	opts := []server.Option{server.WithLogger(logger)}
+	var ns *nts.Server
+	if *ntsListen != "" {
+		cfg := nts.DefaultConfig()
+		cfg.Listen, cfg.Cert, cfg.Key = *ntsListen, *ntsCert, *ntsKey
+		cfg.MaxSessions = 1000
+		if ns, err = nts.New(cfg, 0, nts.WithLogger(logger)); err != nil {
+			log.Fatal(err)
+		}
+		opts = append(opts, server.WithExtensions(ns))
+	}
+	r, err := server.New(server.Config{Listen: []string{*listen}, Workers: *workers, Coalesce: *coalesce}, &state, opts...)
 	if err != nil {
 		log.Fatal(err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if ns != nil {
+		if err := r.Listen(); err != nil {
+			log.Fatal(err)
+		}
+		ns.SetNTPPort(int(r.Addrs()[0].Port()))
+		go func() {
+			if err := ns.Run(ctx); err != nil {
+				log.Fatal(err)
+			}
+		}()
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {

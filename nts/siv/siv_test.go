@@ -1,0 +1,185 @@
+package siv
+
+import (
+	"bytes"
+	"crypto/aes"
+	"encoding/hex"
+	"strings"
+	"testing"
+)
+
+func unhex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// RFC 4493 section 4.
+func TestCMAC(t *testing.T) {
+	key := "2b7e1516 28aed2a6 abf71588 09cf4f3c"
+	msg := "6bc1bee2 2e409f96 e93d7e11 7393172a ae2d8a57 1e03ac9c 9eb76fac 45af8e51 30c81c46 a35ce411 e5fbc119 1a0a52ef f69f2445 df4f9b17 ad2b417b e66c3710"
+	tests := []struct {
+		n    int
+		want string
+	}{
+		{0, "bb1d6929 e9593728 7fa37d12 9b756746"},
+		{16, "070a16b4 6b4d4144 f79bdd9d d04a287c"},
+		{40, "dfa66747 de9ae630 30ca3261 1497c827"},
+		{64, "51f0bebf 7e3b9d92 fc497417 79363cfe"},
+	}
+	b, err := aes.NewCipher(unhex(t, key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m cmac
+	m.init(b, new(block))
+	for _, tt := range tests {
+		p := unhex(t, msg)[:tt.n]
+		var w mac
+		got := w.sumOf(&m, p)
+		if want := unhex(t, tt.want); !bytes.Equal(got[:], want) {
+			t.Errorf("CMAC of %d bytes = %x, want %x", tt.n, got, want)
+		}
+		// Byte by byte gives the same.
+		var s mac
+		s.reset(&m)
+		for i := range p {
+			s.write(p[i : i+1])
+		}
+		if got2 := s.sum(); got2 != got {
+			t.Errorf("streamed CMAC of %d bytes = %x, want %x", tt.n, got2, got)
+		}
+	}
+}
+
+// RFC 5297 appendix A.
+func TestRFC5297Vectors(t *testing.T) {
+	tests := []struct {
+		name string
+		key  string
+		ad   []string
+		pt   string
+		out  string
+	}{
+		{
+			name: "A.1 deterministic",
+			key:  "fffefdfc fbfaf9f8 f7f6f5f4 f3f2f1f0 f0f1f2f3 f4f5f6f7 f8f9fafb fcfdfeff",
+			ad:   []string{"10111213 14151617 18191a1b 1c1d1e1f 20212223 24252627"},
+			pt:   "11223344 55667788 99aabbcc ddee",
+			out:  "85632d07 c6e8f37f 950acd32 0a2ecc93 40c02b96 90c4dc04 daef7f6a fe5c",
+		},
+		{
+			name: "A.2 nonce-based",
+			key:  "7f7e7d7c 7b7a7978 77767574 73727170 40414243 44454647 48494a4b 4c4d4e4f",
+			ad: []string{
+				"00112233 44556677 8899aabb ccddeeff deaddada deaddada ffeeddcc bbaa9988 77665544 33221100",
+				"10203040 50607080 90a0",
+				"09f91102 9d74e35b d84156c5 635688c0", // the nonce
+			},
+			pt: "74686973 20697320 736f6d65 20706c61 696e7465 78742074 6f20656e 63727970 74207573 696e6720 5349562d 414553",
+			out: "7bdb6e3b 432667eb 06f4d14b ff2fbd0f cb900f2f ddbe4043 26601965 c889bf17" +
+				"dba77ceb 094fa663 b7a3f748 ba8af829 ea64ad54 4a272e9c 485b62a3 fd5c0d",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := New(unhex(t, tt.key))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ad [][]byte
+			for _, a := range tt.ad {
+				ad = append(ad, unhex(t, a))
+			}
+			pt, want := unhex(t, tt.pt), unhex(t, tt.out)
+			got := s.SealVector(nil, pt, ad...)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("seal = %x\nwant   %x", got, want)
+			}
+			back, err := s.OpenVector(nil, got, ad...)
+			if err != nil || !bytes.Equal(back, pt) {
+				t.Fatalf("open = %x, %v; want %x", back, err, pt)
+			}
+			for i := range got {
+				bad := bytes.Clone(got)
+				bad[i] ^= 1
+				if _, err := s.OpenVector(nil, bad, ad...); err != ErrOpen {
+					t.Fatalf("flipped byte %d: err = %v, want ErrOpen", i, err)
+				}
+			}
+			if len(ad) > 1 {
+				// The AEAD form: associated data then nonce.
+				s2 := s.Seal(nil, ad[2], pt, append(append([]byte(nil), ad[0]...), ad[1]...))
+				if bytes.Equal(s2, want) {
+					t.Fatal("concatenated associated data must differ from a vector")
+				}
+				o, err := s.Open(nil, ad[2], s2, append(append([]byte(nil), ad[0]...), ad[1]...))
+				if err != nil || !bytes.Equal(o, pt) {
+					t.Fatalf("AEAD round trip: %x, %v", o, err)
+				}
+			}
+		})
+	}
+}
+
+func TestInPlaceAndLengths(t *testing.T) {
+	s, err := New(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce := bytes.Repeat([]byte{1}, 16)
+	ad := []byte("header")
+	for n := 0; n <= 70; n++ {
+		pt := bytes.Repeat([]byte{byte(n)}, n)
+		want := s.Seal(nil, nonce, pt, ad)
+		if len(want) != n+Overhead {
+			t.Fatalf("len %d: sealed %d bytes", n, len(want))
+		}
+		buf := make([]byte, Overhead+n, Overhead+n+8)
+		copy(buf[Overhead:], pt)
+		got := s.Seal(buf[:0], nonce, buf[Overhead:], ad)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("len %d: in-place seal differs", n)
+		}
+		back, err := s.Open(got[Overhead:Overhead], nonce, got, ad)
+		if err != nil || !bytes.Equal(back, pt) {
+			t.Fatalf("len %d: in-place open = %x, %v", n, back, err)
+		}
+	}
+	for _, k := range []int{0, 16, 31, 33, 65} {
+		if _, err := New(make([]byte, k)); err == nil {
+			t.Errorf("key of %d bytes accepted", k)
+		}
+	}
+	if _, err := s.Open(nil, nonce, make([]byte, 15), ad); err != ErrOpen {
+		t.Errorf("short ciphertext: %v", err)
+	}
+}
+
+func TestSealAllocs(t *testing.T) {
+	s, _ := New(bytes.Repeat([]byte{7}, 32))
+	nonce, ad := make([]byte, 16), make([]byte, 200)
+	pt := make([]byte, 100)
+	dst := make([]byte, 0, 200)
+	if n := testing.AllocsPerRun(100, func() {
+		ct := s.Seal(dst[:0], nonce, pt, ad)
+		if _, err := s.Open(pt[:0], nonce, ct, ad); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per seal and open", n)
+	}
+}
+
+func BenchmarkSeal(b *testing.B) {
+	s, _ := New(bytes.Repeat([]byte{7}, 32))
+	nonce, ad, pt := make([]byte, 16), make([]byte, 228), make([]byte, 200)
+	dst := make([]byte, 0, 256)
+	b.SetBytes(int64(len(pt) + len(ad)))
+	for b.Loop() {
+		s.Seal(dst[:0], nonce, pt, ad)
+	}
+}
