@@ -47,7 +47,7 @@ type tempComp struct {
 	smooth   float64   // smoothed reading, °C
 	raw      float64   // last reading, °C
 	at       time.Time // clock reading of the last reading
-	ffTemp   float64   // smoothed temperature the feed-forward was last applied at
+	ffTemp   float64   // temperature the feed-forward stands at (the smoothed one, within tempDeadband)
 	readings uint64
 	bad      uint64
 	applied  float64 // feed-forward in force, ppm (relative to when it began)
