@@ -36,9 +36,9 @@ type CoreConfig struct {
 // discipline.Clock it is given; a step re-bases the pairer in the same call
 // and is returned as an ActionStep for the caller to pass to the peers.
 //
-// The pairer and the discipline still guard themselves with mutexes of
-// their own, for their other users; the core only ever calls them from the
-// caller's goroutine.
+// Neither the pairer nor the discipline takes locks: the core calls them
+// from the caller's goroutine only, and other goroutines read the copies
+// in a CoreView.
 type Core struct {
 	cfg     CoreConfig
 	log     *slog.Logger
@@ -93,9 +93,9 @@ func NewCore(cfg CoreConfig, clk discipline.Clock, start time.Time, log *slog.Lo
 	return c, nil
 }
 
-// Discipline returns the core's discipline, for a DriftSaver and the views.
-// Call its methods only from the core's goroutine, or read-only ones
-// (Stats) from any.
+// Discipline returns the core's discipline, for a DriftSaver ticked on the
+// core's goroutine. Call its methods only from that goroutine; other
+// goroutines read View's copy of its Stats.
 func (c *Core) Discipline() *discipline.Discipline { return c.disc }
 
 // Steps is how many steps the core has made to the clock: the generation
@@ -450,7 +450,7 @@ func stateReason(prev State, o Observation) string {
 func (c *Core) servedState(s State) *ntp.ServerState {
 	switch s {
 	case Locked, Holdover:
-		if st := c.disc.ServerState().Load(); st != nil && st.Synchronised() {
+		if st := c.disc.ServerState(); st != nil && st.Synchronised() {
 			return st
 		}
 	case Peers:

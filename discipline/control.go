@@ -19,8 +19,8 @@ func (d *Discipline) control() {
 	if d.source == Peer {
 		tc = peerControlTC
 	}
-	target := -d.f.x[0] / tc
-	freq := d.freqPPM + (target-d.f.x[1])*1e6
+	target := -d.est.Phase() / tc
+	freq := d.freqPPM + (target-d.est.Frequency())*1e6
 	freq = max(-d.cfg.MaxFrequency, min(d.cfg.MaxFrequency, freq))
 	if freq == d.freqPPM {
 		return
@@ -38,11 +38,7 @@ func (d *Discipline) control() {
 		late = min(now.Sub(d.lastLocal).Seconds(), maxLate)
 	}
 	dy := (freq - d.freqPPM) * 1e-6
-	d.stab.correct(d.lastLocal.Add(time.Duration(late*1e9)), freq)
-	d.f.x[1] += dy
-	d.f.x[0] -= dy * late
-	d.fast.x[1] += dy
-	d.fast.x[0] -= dy * late
+	d.est.corrected(d.lastLocal.Add(time.Duration(late*1e9)), freq, dy, late)
 	d.freqPPM = freq
 }
 
@@ -88,9 +84,7 @@ func (d *Discipline) step(offset float64, now time.Time) {
 	d.steps++
 	d.stepTotal += by
 	d.stepAt, d.stepOff = now.Add(by), offset
-	d.f.x[0] -= offset
-	d.fast.x[0] -= offset
-	d.onset.reset()
+	d.est.stepped(offset)
 	d.lastLocal = d.lastLocal.Add(by)
 	d.lastSample = d.lastSample.Add(by)
 	// Readings taken before the step are in the old time scale.
@@ -100,6 +94,5 @@ func (d *Discipline) step(offset float64, now time.Time) {
 	if !d.lastGPS.IsZero() {
 		d.lastGPS = d.lastGPS.Add(by)
 	}
-	d.stab.reset()
 	d.log.Warn("stepped the clock", "by", by, "was", now, "now", now.Add(by))
 }

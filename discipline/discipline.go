@@ -6,9 +6,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"math"
-	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"stratum1/ntp"
@@ -54,8 +51,12 @@ const (
 	// onsetLimit is the drift detector's threshold on its log-likelihood
 	// ratio, maximised over onsetLen possible starts.
 	onsetLimit = 8.0
-	lockGood   = 4   // consecutive in-bound updates to declare lock
-	controlTC  = 2.0 // seconds over which an estimated offset is slewed out
+	lockGood   = 4 // consecutive in-bound updates to declare lock
+	// lockedDrift bounds the phase drift per second, from the frequency
+	// error, of a loop locked to GPS: max_clock_error's default, far above
+	// a locked loop's uncertainty (parts in 1e9).
+	lockedDrift = 1e-6
+	controlTC   = 2.0 // seconds over which an estimated offset is slewed out
 	// maxLate bounds the delay between a sample's reading and the
 	// frequency change it causes that the model accounts for: a sample
 	// handed over later than that is stale anyway.
@@ -91,21 +92,24 @@ const (
 // Discipline steers a Clock to the samples it is handed. It does no I/O of
 // its own once New has read the drift and leap second files (a DriftSaver
 // writes the drift file), and starts no goroutines: the caller hands it
-// samples and calls Tick about once a second. It is safe for concurrent
-// use.
+// samples and calls Tick about once a second. It is not safe for
+// concurrent use: the appliance's core calls it from one goroutine, and
+// other goroutines read copies (Stats, ServerState) the core hands on.
+//
+// It is the controller of the loop: the state machine (Locked, Holdover,
+// ...), steps, the frequency correction, leap seconds and the published
+// error bound. What it knows of the clock, the Kalman models and the
+// measurements around them, is its estimator's (estimator.go).
 type Discipline struct {
-	mu        sync.Mutex
-	cfg       Config
-	clk       Clock
-	log       *slog.Logger
-	published atomic.Pointer[ntp.ServerState]
+	cfg Config
+	clk Clock
+	log *slog.Logger
+	// served is the state computed at the last sample or tick, for the
+	// caller to publish; never modified once made.
+	served    *ntp.ServerState
 	precision int8
 
-	f          filter // the quiet model: the estimate the loop steers by
-	fast       filter // the same data under the fast (disturbed) model
-	cusum      float64
-	onset      onsetDetector
-	disturbed  uint64
+	est        estimator // what the loop knows of the clock
 	started    bool
 	pending    []Sample
 	freqPPM    float64 // correction in force
@@ -129,14 +133,9 @@ type Discipline struct {
 	holdDrift2 float64 // drift variance to restore when the source returns, s^-2
 	holdQ      float64 // random-walk frequency noise in holdover, s^-1
 	offset     time.Duration
-	jitter2    float64 // EWMA of squared innovations, s^2
-	boostUntil time.Time
-	gain       float64
 	goodRun    int
-	rejects    []float64
 	rejected   uint64
 	wholeSec   uint64
-	stab       stability
 	// observe is set once the clock refuses adjustments with
 	// ErrNoClockAdjust (--no-clock-adjust): the loop then only measures,
 	// and the served clock is the uncorrected one.
@@ -176,7 +175,8 @@ func New(cfg Config, clk Clock, log *slog.Logger) (*Discipline, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Discipline{cfg: cfg, clk: clk, log: log, precision: ntp.PrecisionOf(cfg.PPSError)}
-	d.published.Store(ntp.Unsynchronised(d.precision))
+	d.est = estimator{log: log, defaultWander: cfg.Wander * 1e-6}
+	d.served = ntp.Unsynchronised(d.precision)
 	if f, err := clk.Frequency(); err == nil {
 		d.freqPPM = f
 	}
@@ -213,22 +213,20 @@ func New(cfg Config, clk Clock, log *slog.Logger) (*Discipline, error) {
 	return d, nil
 }
 
-// ServerState returns the published state; the responder may call Load on
-// the returned pointer for every packet.
-func (d *Discipline) ServerState() *atomic.Pointer[ntp.ServerState] { return &d.published }
+// ServerState returns the stratum-1 state the discipline computed at its
+// last Sample or Tick. The discipline publishes nothing itself: the caller
+// (the appliance's core) decides what is served and publishes it. The
+// returned state is never modified.
+func (d *Discipline) ServerState() *ntp.ServerState { return d.served }
 
 // State returns the discipline's state.
 func (d *Discipline) State() State {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	return d.state
 }
 
 // Sample hands the loop one measurement. It returns an error when the
 // sample is rejected; rejections are normal (outliers) and are counted.
 func (d *Discipline) Sample(s Sample) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	if s.Local.IsZero() || s.True.IsZero() || s.Source < PPS || s.Source > Peer {
 		d.rejected++
 		return fmt.Errorf("malformed sample")
@@ -288,22 +286,12 @@ func (d *Discipline) Sample(s Sample) error {
 		}
 		d.unbias(s, r)
 	}
-	nu, sv := d.f.innovation(z, r)
-	// An outlier is one under either model: the fast model follows a real
-	// disturbance, so the quiet model's lag does not reject it.
-	if nf, sf := d.fast.innovation(z, r); math.Abs(nu) > gateSigma*math.Sqrt(sv) && math.Abs(nf) > gateSigma*math.Sqrt(sf) {
+	if d.est.gated(z, r) {
 		return d.reject(s, z, r)
 	}
-	d.rejects = d.rejects[:0]
-	if s.Source != Peer {
-		// The detectors are tuned to a sample a second; peer samples
-		// rely on peerWanderMin instead.
-		d.detectDisturbance(s.Local, z, r)
-	}
-	nu, _ = d.f.innovation(z, r)
-	d.gain = d.f.update(z, r)
-	d.fast.update(z, r)
-	d.jitter2 += (nu*nu - d.jitter2) / 32
+	// The detectors are tuned to a sample a second; peer samples rely on
+	// peerWanderMin instead.
+	d.est.update(s.Local, z, r, s.Source != Peer, d.state == Locked, d.state == Locked && d.source == PPS)
 	d.accept(s, z, r)
 	return nil
 }
@@ -333,9 +321,8 @@ func (d *Discipline) measure(s Sample) (z, r float64) {
 // over GPS, while the frequency learnt so far carries over. A large
 // offset is stepped only within the step limit, as at start.
 func (d *Discipline) anchor(s Sample, z, r float64) error {
-	d.f.x[0] = z
-	d.f.p[0][0] = r
-	d.decorrelate()
+	d.est.anchor(z, r)
+	d.goodRun = 0
 	d.log.Info("steering to upstream peers", "offset", time.Duration(z*1e9), "was", d.source)
 	if math.Abs(z) > d.cfg.StepThreshold.Seconds() && d.stepAllowed() {
 		d.step(z, s.Local)
@@ -352,22 +339,9 @@ func (d *Discipline) anchor(s Sample, z, r float64) error {
 // then pull the phase in without a step: the outlier gate and the jump
 // rule apply as usual.
 func (d *Discipline) unbias(s Sample, r float64) {
-	d.f.p[0][0] += max(d.lastR, r)
-	d.decorrelate()
-	d.log.Info("steering to GPS again", "source", s.Source)
-}
-
-// decorrelate forgets the covariance of the phase with the frequency and
-// its drift, and restarts the detectors, when the phase's reference
-// changes.
-func (d *Discipline) decorrelate() {
-	d.f.p[0][1], d.f.p[1][0], d.f.p[0][2], d.f.p[2][0] = 0, 0, 0, 0
-	d.fast = d.f
-	d.onset.reset()
-	d.cusum = 0
-	d.boostUntil = time.Time{}
-	d.rejects = d.rejects[:0]
+	d.est.widenPhase(max(d.lastR, r))
 	d.goodRun = 0
+	d.log.Info("steering to GPS again", "source", s.Source)
 }
 
 // initialise collects the first samples and starts the filter from their
@@ -416,9 +390,7 @@ func (d *Discipline) begin(s Sample, z, r, med, y0, sy float64) error {
 		y0 *= w
 		sy = math.Sqrt(1 / (1/(sf*sf) + 1/(sy*sy)))
 	}
-	d.f.reset(z, sigma, y0, sy, initDriftSigma)
-	d.fast = d.f
-	d.onset.clear()
+	d.est.start(z, sigma, y0, sy)
 	d.started = true
 	d.lastT, d.lastLocal, d.lastSample = s.True, s.Local, s.Local
 	if math.Abs(med) > d.cfg.StepThreshold.Seconds() && d.stepAllowed() {
@@ -433,40 +405,47 @@ func (d *Discipline) begin(s Sample, z, r, med, y0, sy float64) error {
 // as a real phase jump, except a whole-second one.
 func (d *Discipline) reject(s Sample, z, r float64) error {
 	d.rejected++
-	d.rejects = append(d.rejects, z)
+	if s.Source != Peer && d.source != Peer && !d.holding() {
+		// The pulse came, and is counted as rejected, not missed: the
+		// missing ones before it are counted as Sample counts them.
+		n := int(math.Round(s.Local.Sub(d.lastSample).Seconds()))
+		if n-1 > d.gapMissed {
+			d.missed += uint64(n - 1 - d.gapMissed)
+		}
+		d.gapMissed = max(d.gapMissed, n)
+	}
 	n, dy := jumpSamples, 10*math.Sqrt(r)
 	if s.Source == Peer {
 		n, dy = peerJumpSamples, 10*math.Sqrt(r)/max(d.peerEvery.Seconds(), 1)
 	}
-	if len(d.rejects) < n {
-		return fmt.Errorf("outlier: offset %v", time.Duration(z*1e9))
+	// Acquiring, the frequency may be off by 100 ppm; locked to GPS, or
+	// holding over on the frequency learnt while locked, it is known far
+	// better than max_clock_error, and late pulses (a busy SoC's
+	// interrupt latency) that come in a burst must not pass for a phase
+	// jump: they spread over tens to hundreds of µs. (A burst longer than
+	// the tolerated gap makes the loop hold over in its middle; taken as
+	// a jump there, it set the clock slewing at 150 ppm, and the loop
+	// never found the pulses again.)
+	drift := 1e-4
+	if (d.state == Locked || d.state == Holdover) && s.Source != Peer {
+		drift = lockedDrift
 	}
-	med := median(d.rejects)
-	lo, hi := slices.Min(d.rejects), slices.Max(d.rejects)
-	consistent := hi-lo < 20*math.Sqrt(r)+float64(n)*1e-4
-	jump := med - d.f.x[0]
-	if !consistent {
-		d.rejects = d.rejects[1:]
+	verdict, jump := d.est.outlier(z, r, n, drift)
+	if verdict != outlierJump {
 		return fmt.Errorf("outlier: offset %v", time.Duration(z*1e9))
 	}
 	// Whole seconds are a receiver's mistake; the peers' verdict has
 	// been through their own selection, and the caller chose it over GPS.
 	if math.Abs(jump) >= 0.5 && d.state != Unusable && s.Source != Peer {
 		d.wholeSec++
-		d.rejects = d.rejects[1:]
+		d.est.dropOldestOutlier()
 		if d.wholeSec%64 == 1 {
 			d.log.Warn("source disagrees with the clock by whole seconds; ignored", "jump", time.Duration(jump*1e9))
 		}
 		return fmt.Errorf("source disagrees with the clock by %v", time.Duration(jump*1e9))
 	}
 	d.log.Warn("phase jump accepted", "jump", time.Duration(jump*1e9), "source", s.Source)
-	d.rejects = d.rejects[:0]
-	d.f.x[0] = z
-	d.f.p[0][0] = r
-	d.f.p[0][1], d.f.p[1][0], d.f.p[0][2], d.f.p[2][0] = 0, 0, 0, 0
-	d.f.p[1][1] += dy * dy
-	d.fast = d.f
-	d.onset.reset()
+	d.est.jumped(z, r, dy)
 	if math.Abs(z) > d.cfg.StepThreshold.Seconds() && d.stepAllowed() {
 		d.step(z, s.Local)
 	}
@@ -485,13 +464,12 @@ func (d *Discipline) accept(s Sample, z, r float64) {
 	d.lastR = r
 	if d.holding() {
 		// Holdover's model ignored the drift; the loop learns it again.
-		d.f.p[2][2] = max(d.f.p[2][2], d.holdDrift2)
-		d.fast = d.f
+		d.est.restoreDrift(d.holdDrift2)
 	}
 	d.control()
 	bound := d.lockBound()
 	switch {
-	case math.Abs(d.f.x[0]) < bound && d.f.sigma(0) < bound:
+	case math.Abs(d.est.Phase()) < bound && d.est.PhaseSigma() < bound:
 		d.goodRun++
 		if d.goodRun >= lockGood && d.state != Locked {
 			if d.state == Holdover {
@@ -499,7 +477,7 @@ func (d *Discipline) accept(s Sample, z, r float64) {
 			}
 			d.state = Locked
 		}
-	case math.Abs(d.f.x[0]) > 5*bound || d.observe:
+	case math.Abs(d.est.Phase()) > 5*bound || d.observe:
 		// Observing only, the estimated offset is the served clock's
 		// error itself: no hysteresis lets it stay locked out of bounds.
 		d.goodRun = 0
@@ -511,8 +489,7 @@ func (d *Discipline) accept(s Sample, z, r float64) {
 		d.state = Acquiring
 	}
 	if d.state == Locked && s.Source == PPS {
-		d.stab.add(s.Local, d.f.x[0], d.f.sigma(0))
-		d.stab.measure(s.Local, z, r, d.trackWander())
+		d.est.observeLocked(s.Local, z, r, d.lastLocal)
 	}
 	if s.Source != Peer {
 		d.gapMissed = 0
@@ -533,110 +510,8 @@ func (d *Discipline) lockBound() float64 {
 	return max(20*math.Sqrt(d.lastR), 20e-6)
 }
 
-// predict advances both models; the quiet one takes the fast model's
-// process noise while a disturbance lasts. Steering to peers, both take
-// the same noise, at least peerWanderMin.
+// predict advances the estimator's models by dt seconds from the model's
+// time, for samples of kind k.
 func (d *Discipline) predict(dt float64, k Kind) {
-	w2 := d.wander() * d.wander()
-	if k == Peer {
-		w2 = max(w2, peerWanderMin*peerWanderMin)
-	}
-	if d.holding() {
-		// Holdover's model: the frequency and the wander alone (see
-		// holdover). The first sample after it finds the drift unknown
-		// again.
-		d.f.predict(dt, max(w2, d.holdQ), 0)
-		d.fast = d.f
-		return
-	}
-	if k == Peer {
-		d.f.predict(dt, w2, driftNoise)
-		d.fast = d.f
-		return
-	}
-	qyFast, qdFast := w2*fastWanderRatio, fastDriftNoise
-	if d.boosted() {
-		d.f.predict(dt, qyFast, qdFast)
-	} else {
-		d.f.predict(dt, w2, driftNoise)
-	}
-	d.fast.predict(dt, qyFast, qdFast)
-}
-
-// boosted reports whether the loop is following a disturbance: for
-// boostFor after one is detected, and for as long as the fast model still
-// sees a significant drift.
-func (d *Discipline) boosted() bool {
-	if d.boostUntil.IsZero() {
-		return false
-	}
-	if d.lastLocal.Before(d.boostUntil) || math.Abs(d.fast.x[2]) > 3*d.fast.sigma(2) {
-		return true
-	}
-	d.boostUntil = time.Time{}
-	return false
-}
-
-// wander returns the random-walk frequency noise, measured when possible.
-func (d *Discipline) wander() float64 {
-	if w, ok := d.stab.wander(); ok {
-		return w
-	}
-	return d.cfg.Wander * 1e-6
-}
-
-// detectDisturbance runs Page's CUSUM test on the log-likelihood ratio of
-// the measurement z under the fast model against the quiet one. In quiet
-// operation the quiet model predicts better and the sum stays near zero;
-// when the oscillator changes (temperature) faster than the quiet model
-// allows, the fast model wins sample after sample, and once the evidence
-// crosses detectLimit the quiet model takes the fast one's state and its
-// process noise until the disturbance is over.
-func (d *Discipline) detectDisturbance(now time.Time, z, r float64) {
-	if d.boosted() {
-		d.cusum = 0
-		return
-	}
-	ns, ss := d.f.innovation(z, r)
-	if d.state != Locked || d.source != PPS {
-		d.onset.reset()
-	} else if d.onset.fresh >= onsetLen || d.onset.n == 0 {
-		w2 := d.wander() * d.wander()
-		d.onset.signature(d.f, w2, driftNoise, r)
-	}
-	llr, size, back := d.onset.add(ns, ss)
-	if !d.onset.armed() {
-		d.cusum = 0
-		return
-	}
-	if d.state == Locked && llr > onsetLimit {
-		d.disturbed++
-		d.log.Debug("drift step detected: following the fast model", "drift", size, "updates_ago", back, "llr", llr, "at", now)
-		d.f = d.fast
-		d.boostUntil = now.Add(boostFor)
-		d.onset.reset()
-		d.cusum = 0
-		return
-	}
-	nf, sf := d.fast.innovation(z, r)
-	d.cusum = max(0, d.cusum+0.5*math.Log(ss/sf)+ns*ns/(2*ss)-nf*nf/(2*sf))
-	if d.cusum < detectLimit {
-		return
-	}
-	d.cusum = 0
-	d.disturbed++
-	d.log.Debug("disturbance detected: following the fast model", "offset", time.Duration(z*1e9), "at", now)
-	d.f = d.fast
-	d.boostUntil = now.Add(boostFor)
-	d.onset.reset()
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
+	d.est.predict(d.lastLocal, dt, k, d.holding(), d.holdQ)
 }

@@ -54,7 +54,7 @@ func TestInitialStepThenSlew(t *testing.T) {
 	if d.State() != Locked {
 		t.Errorf("state %v, want LOCKED", d.State())
 	}
-	if ss := d.ServerState().Load(); ss.Stratum != 1 || ss.RefID != ntp.RefPPS || ss.Leap != ntp.LeapNone {
+	if ss := d.ServerState(); ss.Stratum != 1 || ss.RefID != ntp.RefPPS || ss.Leap != ntp.LeapNone {
 		t.Errorf("published %+v", ss)
 	}
 	// A whole-second disagreement later is refused, never stepped to.
@@ -67,11 +67,11 @@ func TestInitialStepThenSlew(t *testing.T) {
 	// Pulses stop: holdover, then unusable after the limit.
 	now := t0.Add(41 * time.Second)
 	d.Tick(now)
-	if d.State() != Holdover || !d.ServerState().Load().Synchronised() {
+	if d.State() != Holdover || !d.ServerState().Synchronised() {
 		t.Errorf("state %v, want HOLDOVER and still synchronised", d.State())
 	}
 	d.Tick(now.Add(d.cfg.HoldoverLimit + time.Second))
-	if d.State() != Unusable || d.ServerState().Load().Synchronised() {
+	if d.State() != Unusable || d.ServerState().Synchronised() {
 		t.Errorf("state %v, want UNUSABLE and unsynchronised", d.State())
 	}
 }

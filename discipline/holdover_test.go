@@ -35,7 +35,7 @@ func TestHoldoverBound(t *testing.T) {
 	cfg := testConfig()
 	cfg.MaxClockError = 1.5
 	r := lockedToPPS(t, cfg)
-	ss := r.d.ServerState().Load()
+	ss := r.d.ServerState()
 	base, rate, lost := ss.RootDispersion, ss.DispersionRate, ss.Updated
 	if !lost.Equal(r.clk.Now()) || !ss.RefTime.Equal(lost) {
 		t.Fatalf("bound fixed at %v (reference %v), want the last pulse's reading %v", lost, ss.RefTime, r.clk.Now())
@@ -56,7 +56,7 @@ func TestHoldoverBound(t *testing.T) {
 		now := r.clk.Now()
 		want := base + time.Duration(rate*float64(now.Sub(lost)))
 		st := r.d.Stats()
-		served := r.d.ServerState().Load().DispersionAt(now)
+		served := r.d.ServerState().DispersionAt(now)
 		t.Logf("after %v: bound %v", at, served)
 		if abs(st.EstError-want) > time.Microsecond || abs(served-st.EstError) > 10*time.Nanosecond {
 			t.Errorf("after %v: estimate %v, served %v; want both %v", at, st.EstError, served, want)

@@ -137,8 +137,6 @@ func lastDayOfMonth(now time.Time) bool {
 // a pending insertion or deletion at the end of the current month. The
 // leap second file, when valid, takes precedence.
 func (d *Discipline) SetLeapHint(l ntp.Leap) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	if l == ntp.LeapInsert || l == ntp.LeapDelete {
 		d.leapHint = l
 	} else {

@@ -65,7 +65,7 @@ func TestObserveSmallOffset(t *testing.T) {
 	clk := &simClock{now: t0, off: off, refuse: true}
 	d, rec := observeRun(t, clk, PPS, time.Microsecond, 10*time.Minute, nil)
 	st := d.Stats()
-	ss := d.ServerState().Load()
+	ss := d.ServerState()
 	t.Logf("observing: state %v offset %v est error %v dispersion %v", st.State, st.Offset, st.EstError, ss.RootDispersion)
 	if !st.ObserveOnly || st.State != Locked || !ss.Synchronised() || ss.Stratum != 1 {
 		t.Fatalf("observe-only %v, state %v, published %+v: want LOCKED and served", st.ObserveOnly, st.State, ss)
@@ -88,7 +88,7 @@ func TestObserveSmallOffset(t *testing.T) {
 	// dispersion is the estimate's uncertainty alone.
 	clk = &simClock{now: t0, off: off}
 	d, _ = observeRun(t, clk, PPS, time.Microsecond, 10*time.Minute, nil)
-	if ss := d.ServerState().Load(); d.Stats().ObserveOnly || abs(clk.off) > 2*time.Microsecond || ss.RootDispersion > 3*time.Microsecond {
+	if ss := d.ServerState(); d.Stats().ObserveOnly || abs(clk.off) > 2*time.Microsecond || ss.RootDispersion > 3*time.Microsecond {
 		t.Errorf("steering: observe-only %v, offset %v, dispersion %v", d.Stats().ObserveOnly, clk.off, ss.RootDispersion)
 	}
 }
@@ -103,8 +103,8 @@ func TestObserveLargeOffset(t *testing.T) {
 		}
 		clk := &simClock{now: t0, off: 300 * time.Millisecond, errPPM: 3, refuse: true}
 		d, rec := observeRun(t, clk, src, noise, 20*time.Minute, func(d *Discipline) {
-			if d.state == Locked || d.ServerState().Load().Synchronised() {
-				t.Fatalf("%v: state %v published %+v with the clock %v off", src, d.state, d.ServerState().Load(), clk.off)
+			if d.state == Locked || d.ServerState().Synchronised() {
+				t.Fatalf("%v: state %v published %+v with the clock %v off", src, d.state, d.ServerState(), clk.off)
 			}
 		})
 		st := d.Stats()

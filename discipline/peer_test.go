@@ -104,7 +104,7 @@ func TestPeersConverge(t *testing.T) {
 		r.rng = rand.New(rand.NewPCG(seed, 7))
 		var worst, early time.Duration
 		r.run(Peer, 64*time.Second, 8*time.Hour, func(el time.Duration) {
-			if ss := r.d.ServerState().Load(); ss.Synchronised() {
+			if ss := r.d.ServerState(); ss.Synchronised() {
 				t.Fatalf("seed %d at %v: published %+v while steering to peers", seed, el, ss)
 			}
 			switch {
@@ -117,7 +117,7 @@ func TestPeersConverge(t *testing.T) {
 		st := r.d.Stats()
 		// The oscillator's frequency as the loop knows it: the correction
 		// in force less the part that slews the offset out.
-		freq := r.d.freqPPM - r.d.f.x[1]*1e6
+		freq := r.d.freqPPM - r.d.est.FrequencyPPM()
 		t.Logf("seed %d: worst 15min-1h %v, after 1h %v, frequency %.3f ppm, est %v", seed, early, worst, freq, st.EstError)
 		if worst > 3*time.Millisecond || early > 5*time.Millisecond {
 			t.Errorf("seed %d: clock error up to %v after 15 min, %v after 1 h, want under 5ms and 3ms", seed, early, worst)
@@ -196,7 +196,7 @@ func TestPPSPeersPPSWithoutSteps(t *testing.T) {
 	if st := r.d.Stats(); st.State != Locked || abs(clk.off) > 10*time.Microsecond {
 		t.Fatalf("on PPS: state %v offset %v", st.State, clk.off)
 	}
-	if ss := r.d.ServerState().Load(); ss.Stratum != 1 || ss.RefID != ntp.RefPPS {
+	if ss := r.d.ServerState(); ss.Stratum != 1 || ss.RefID != ntp.RefPPS {
 		t.Fatalf("on PPS: published %+v", ss)
 	}
 	// The pulses stop; the peers, 3 ms off through an asymmetric path,
@@ -207,8 +207,8 @@ func TestPPSPeersPPSWithoutSteps(t *testing.T) {
 	}
 	r.noise, r.bias = time.Millisecond, 3*time.Millisecond
 	r.run(Peer, 64*time.Second, 3*time.Hour, func(el time.Duration) {
-		if el > 0 && r.d.ServerState().Load().Synchronised() {
-			t.Fatalf("at %v on peers: published %+v", el, r.d.ServerState().Load())
+		if el > 0 && r.d.ServerState().Synchronised() {
+			t.Fatalf("at %v on peers: published %+v", el, r.d.ServerState())
 		}
 	})
 	if st := r.d.Stats(); st.State != Locked || st.Source != Peer || abs(clk.off-r.bias) > 3*time.Millisecond {
@@ -236,7 +236,7 @@ func TestPPSPeersPPSWithoutSteps(t *testing.T) {
 	if st.State != Locked || st.Source != PPS || abs(clk.off) > 10*time.Microsecond {
 		t.Errorf("back on PPS: state %v source %v offset %v", st.State, st.Source, clk.off)
 	}
-	if ss := r.d.ServerState().Load(); ss.Stratum != 1 || ss.RefID != ntp.RefPPS {
+	if ss := r.d.ServerState(); ss.Stratum != 1 || ss.RefID != ntp.RefPPS {
 		t.Errorf("back on PPS: published %+v", ss)
 	}
 	t.Logf("largest frequency change per second after the pulses returned: %.1f ppm", maxFreqStep)

@@ -7,7 +7,7 @@ import (
 )
 
 // Reconfigure applies the plain parameters of a new [discipline] section
-// while the loop runs (a configuration reload): step threshold and limit,
+// on the loop's goroutine (a configuration reload): step threshold and limit,
 // NMEA latency and error, PPS error, holdover limit, frequency bound and
 // wander. They take effect from the next sample or tick. The files
 // (drift_file, drift_interval, leap_file, temperature_file) are opened at start and are not
@@ -17,8 +17,6 @@ func (d *Discipline) Reconfigure(cfg Config) (restart []string, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("discipline: %w", err)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	if cfg.DriftFile != d.cfg.DriftFile {
 		restart = append(restart, "drift_file")
 	}

@@ -1,7 +1,6 @@
 package discipline
 
 import (
-	"math"
 	"time"
 )
 
@@ -40,29 +39,23 @@ type Stats struct {
 
 // Stats returns the loop's current numbers.
 func (d *Discipline) Stats() Stats {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	tc := time.Duration(0)
-	if d.gain > 0 {
-		tc = time.Duration(float64(time.Second) / d.gain)
-	}
 	return Stats{
 		State:           d.state,
 		Source:          d.source,
 		Offset:          d.offset,
-		Residual:        time.Duration(math.Sqrt(d.jitter2) * 1e9),
+		Residual:        d.est.Residual(),
 		FrequencyPPM:    d.freqPPM,
-		FreqErrorPPM:    d.f.x[1] * 1e6,
+		FreqErrorPPM:    d.est.FrequencyPPM(),
 		ObserveOnly:     d.observe,
-		SkewPPM:         d.f.sigma(1) * 1e6,
-		TimeConstant:    tc,
+		SkewPPM:         d.est.SkewPPM(),
+		TimeConstant:    d.est.TimeConstant(),
 		EstError:        d.estError(),
 		Steps:           d.steps,
 		StepTotal:       d.stepTotal,
 		Updates:         d.updates,
 		Rejected:        d.rejected,
 		WholeSecond:     d.wholeSec,
-		Disturbances:    d.disturbed,
+		Disturbances:    d.est.Disturbances(),
 		MissedPulses:    d.missed,
 		HoldoverEntries: d.holdovers,
 		Leap:            d.armed.String(),

@@ -86,8 +86,6 @@ type TempStats struct {
 // taken at clock reading now; call it about once a second. Readings far
 // outside a Pi's range are counted and ignored.
 func (d *Discipline) Temperature(now time.Time, tempC float64) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	t := &d.tc
 	if !finite(tempC) || tempC < -60 || tempC > 150 {
 		t.bad++
@@ -111,7 +109,7 @@ func (d *Discipline) Temperature(now time.Time, tempC float64) {
 // pulses, into observations of the curve.
 func (d *Discipline) learnTemperature(now time.Time) {
 	t := &d.tc
-	if d.state != Locked || d.source != PPS || d.observe || !d.started || d.boosted() {
+	if d.state != Locked || d.source != PPS || d.observe || !d.started || d.est.boosted(d.lastLocal) {
 		t.binN = 0
 		return
 	}
@@ -119,8 +117,8 @@ func (d *Discipline) learnTemperature(now time.Time) {
 		t.binStart, t.binT, t.binF, t.binV, t.binT0 = now, 0, 0, 0, t.smooth
 	}
 	t.binT += t.smooth
-	t.binF += d.freqPPM - d.f.x[1]*1e6
-	t.binV += d.f.p[1][1] * 1e12
+	t.binF += d.freqPPM - d.est.FrequencyPPM()
+	t.binV += d.est.SkewPPM() * d.est.SkewPPM()
 	t.binN++
 	if now.Sub(t.binStart) < tempBin {
 		return
@@ -194,7 +192,7 @@ func (d *Discipline) feedForward(now time.Time, dt float64) {
 		d.adjustFailed(err)
 		return
 	}
-	d.stab.correct(now, freq)
+	d.est.stab.correct(now, freq)
 	t.applied += freq - d.freqPPM
 	d.freqPPM = freq
 }
@@ -209,8 +207,6 @@ func (d *Discipline) tempHoldError() float64 {
 
 // TempStats returns the temperature compensation's state.
 func (d *Discipline) TempStats() TempStats {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	t := &d.tc
 	m := &t.model
 	st := TempStats{Readings: t.readings, Bad: t.bad, TemperatureC: math.NaN(), SmoothedC: math.NaN(),
@@ -230,8 +226,6 @@ func (d *Discipline) TempStats() TempStats {
 // tempModel returns a copy of the learnt model for the drift file; nil
 // when nothing is learnt.
 func (d *Discipline) tempModel() *TempModel {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.tc.model.N == 0 {
 		return nil
 	}

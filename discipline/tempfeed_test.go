@@ -60,7 +60,7 @@ func TestTemperatureLearnAndHold(t *testing.T) {
 			t.Fatalf("state %v after an hour without pulses", s.State)
 		}
 		held[i] = abs(r.clk.off)
-		bound := r.d.ServerState().Load().DispersionAt(r.clk.Now())
+		bound := r.d.ServerState().DispersionAt(r.clk.Now())
 		t.Logf("readings %v: error after 1 h of holdover %v, model's share %.1f µs, served bound %v", read, held[i], r.d.tempHoldError()*1e6, bound)
 		if read && (r.d.tempHoldError() <= 0 || bound < held[i]) {
 			t.Errorf("bound %v, model's share %v: want a share, and the error %v within the bound", bound, r.d.tempHoldError(), held[i])

@@ -11,8 +11,6 @@ import (
 // holdover, leap seconds and the published state. Call it about once a
 // second.
 func (d *Discipline) Tick(now time.Time) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.countMissed(now)
 	switch {
 	case d.started && now.Sub(d.lastSample) > d.staleAfter():
@@ -103,19 +101,10 @@ func (d *Discipline) holdover(now time.Time) {
 		// The wander is the one the tracker assumed: the fast model's
 		// while the loop still followed a disturbance at the loss, whose
 		// transient is then not over.
-		d.holdDrift2 = max(d.f.p[2][2], initDriftSigma*initDriftSigma)
-		d.holdQ = d.trackWander() * d.trackWander()
-		d.f.x[2] = 0
-		d.f.p[0][2], d.f.p[2][0], d.f.p[1][2], d.f.p[2][1], d.f.p[2][2] = 0, 0, 0, 0, 0
-		if y, sy, ok := d.stab.holdoverFrequency(); ok && d.source == PPS {
-			// The tracker's uncertainty is independent of the filter's
-			// phase.
-			d.f.x[1] = y + d.freqPPM*1e-6
-			d.f.p[1][1] = sy * sy
-			d.f.p[0][1], d.f.p[1][0] = 0, 0
-		}
+		d.holdQ = d.est.trackWander(d.lastLocal) * d.est.trackWander(d.lastLocal)
+		d.holdDrift2 = d.est.holdover(d.freqPPM, d.source == PPS)
 		d.log.Info("holdover: source lost", "est_error", time.Duration(d.estErrorLocked()*1e9),
-			"frequency_ppm", d.freqPPM-d.f.x[1]*1e6, "frequency_sigma_ppm", d.f.sigma(1)*1e6, "wander_ppm", math.Sqrt(d.holdQ)*1e6)
+			"frequency_ppm", d.freqPPM-d.est.FrequencyPPM(), "frequency_sigma_ppm", d.est.SkewPPM(), "wander_ppm", math.Sqrt(d.holdQ)*1e6)
 	case Holdover:
 		if d.cfg.HoldoverLimit > 0 && now.Sub(d.holdStart) > d.cfg.HoldoverLimit {
 			d.state = Unusable
@@ -125,32 +114,21 @@ func (d *Discipline) holdover(now time.Time) {
 	d.coast(now)
 }
 
-// trackWander is the wander the holdover frequency tracker assumes: the
-// measured one, and the fast model's while the loop follows a disturbance,
-// so that a thermal transient is forgotten as soon as the loop forgets it.
-func (d *Discipline) trackWander() float64 {
-	if d.boosted() {
-		return d.wander() * math.Sqrt(fastWanderRatio)
-	}
-	return d.wander()
-}
-
 // coast advances the model to now without a measurement and steers by it.
 func (d *Discipline) coast(now time.Time) {
 	dt := now.Sub(d.lastLocal).Seconds()
 	if dt <= 0 {
 		return
 	}
-	d.boostUntil = time.Time{}
+	d.est.endBoost()
 	d.predict(dt, d.source)
 	// Without data the fast model only grows its variance; it starts again
 	// from the quiet one when the pulses return.
-	d.fast = d.f
-	d.onset.reset()
+	d.est.forget()
 	d.lastT = d.lastT.Add(now.Sub(d.lastLocal))
 	d.lastLocal = now
 	d.control()
-	if d.observe && d.state == Locked && math.Abs(d.f.x[0]) > d.lockBound() {
+	if d.observe && d.state == Locked && math.Abs(d.est.Phase()) > d.lockBound() {
 		d.state = Acquiring
 		d.goodRun = 0
 	}
@@ -185,7 +163,7 @@ const holdoverSigmas = 2.0
 // deviation of the offset, holdoverSigmas of it in holdover, with the
 // source's own error where the filter's averaging does not remove it.
 func (d *Discipline) estErrorLocked() float64 {
-	e := d.f.sigma(0)
+	e := d.est.PhaseSigma()
 	if d.holding() {
 		e = holdoverSigmas * math.Hypot(e, d.tempHoldError())
 	}
@@ -220,7 +198,7 @@ func (d *Discipline) estError() time.Duration {
 	}
 	e := d.estErrorLocked()
 	if d.observe {
-		e += math.Abs(d.f.x[0])
+		e += math.Abs(d.est.Phase())
 	}
 	return time.Duration(e * 1e9)
 }
@@ -229,7 +207,7 @@ func (d *Discipline) maxError() time.Duration {
 	if !d.started {
 		return 16 * time.Second
 	}
-	e := 3*d.withSourceError(d.f.sigma(0)) + math.Abs(d.f.x[0])
+	e := 3*d.withSourceError(d.est.PhaseSigma()) + math.Abs(d.est.Phase())
 	return time.Duration(max(e, d.boundAt(d.lastLocal)) * 1e9)
 }
 
@@ -242,10 +220,10 @@ func (d *Discipline) maxError() time.Duration {
 // measured): it grows through any gap and the whole holdover from the
 // last measurement, whatever the loop's model expects.
 func (d *Discipline) measured(at time.Time) {
-	d.dispBase = d.estErrorLocked() + math.Abs(d.f.x[0])
-	d.dispRate = 2*d.f.sigma(1) + d.cfg.MaxClockError*1e-6
+	d.dispBase = d.estErrorLocked() + math.Abs(d.est.Phase())
+	d.dispRate = 2*d.est.FrequencySigma() + d.cfg.MaxClockError*1e-6
 	if d.observe {
-		d.dispRate += math.Abs(d.f.x[1])
+		d.dispRate += math.Abs(d.est.Frequency())
 	}
 	d.dispAt = at
 }
@@ -262,7 +240,7 @@ func (d *Discipline) holdBase() float64 {
 	return d.dispBase + holdoverSigmas*d.tempHoldError()
 }
 
-// publish stores a new ServerState for the responder.
+// publish computes the ServerState to serve (see ServerState).
 //
 // Steering to upstream peers, it publishes unsynchronised: the discipline
 // knows the peers' offset but not their stratum, reference identifier,
@@ -273,8 +251,8 @@ func (d *Discipline) holdBase() float64 {
 // and its own selection. Stats.Source says which source the loop follows.
 func (d *Discipline) publish(now time.Time) {
 	if !d.synchronised() || d.source == Peer {
-		if cur := d.published.Load(); cur.Synchronised() {
-			d.published.Store(ntp.Unsynchronised(d.precision))
+		if d.served.Synchronised() {
+			d.served = ntp.Unsynchronised(d.precision)
 		}
 		return
 	}
@@ -282,7 +260,7 @@ func (d *Discipline) publish(now time.Time) {
 	if d.source == NMEA {
 		ref = ntp.RefGPS
 	}
-	d.published.Store(&ntp.ServerState{
+	d.served = &ntp.ServerState{
 		Leap:      d.armed,
 		Stratum:   1,
 		Precision: d.precision,
@@ -293,5 +271,5 @@ func (d *Discipline) publish(now time.Time) {
 		RefTime:        d.lastSample,
 		Updated:        d.dispAt,
 		DispersionRate: d.dispRate,
-	})
+	}
 }

@@ -221,7 +221,7 @@ func (r *Reader) Run(ctx context.Context, fn func(Epoch)) error {
 		}
 		r.setError(err)
 		r.log.Warn("gps receiver lost; reopening", "err", err)
-		if !sleep(ctx, r.opt.MinBackoff) {
+		if !sleepOrWake(ctx, r.opt.MinBackoff, nil) {
 			break
 		}
 	}
@@ -513,7 +513,8 @@ func stateOf(e Epoch) string {
 	}
 }
 
-// sleepOrWake waits d, until ctx ends or until wake; false when ctx ended.
+// sleepOrWake waits d, until ctx ends or until wake (nil: never); false
+// when ctx ended.
 func sleepOrWake(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -524,16 +525,4 @@ func sleepOrWake(ctx context.Context, d time.Duration, wake <-chan struct{}) boo
 	case <-wake:
 	}
 	return true
-}
-
-// sleep waits d or until ctx ends; false when ctx ended.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

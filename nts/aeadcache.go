@@ -2,6 +2,7 @@ package nts
 
 import (
 	"crypto/subtle"
+	"encoding/binary"
 	"hash/maphash"
 	"sync/atomic"
 
@@ -32,8 +33,7 @@ func newAEADCache() *aeadCache { return &aeadCache{seed: maphash.MakeSeed()} }
 // get returns the ciphers for c2s and s2c (keyLen bytes each).
 func (c *aeadCache) get(c2s, s2c []byte) (*aeadPair, error) {
 	slot := &c.slots[maphash.Bytes(c.seed, c2s)%aeadSlots]
-	if p := slot.Load(); p != nil &&
-		subtle.ConstantTimeCompare(p.c2s[:], c2s)&subtle.ConstantTimeCompare(p.s2c[:], s2c) == 1 {
+	if p := slot.Load(); p != nil && sameKeys(p, c2s, s2c) {
 		return p, nil
 	}
 	p := &aeadPair{}
@@ -48,4 +48,17 @@ func (c *aeadCache) get(c2s, s2c []byte) (*aeadPair, error) {
 	}
 	slot.Store(p)
 	return p, nil
+}
+
+// sameKeys reports whether p holds c2s and s2c (keyLen bytes each), in
+// constant time, a word at a time.
+func sameKeys(p *aeadPair, c2s, s2c []byte) bool {
+	_, _ = c2s[keyLen-1], s2c[keyLen-1]
+	var d uint64
+	for i := 0; i < keyLen; i += 8 {
+		d |= binary.LittleEndian.Uint64(p.c2s[i:]) ^ binary.LittleEndian.Uint64(c2s[i:])
+		d |= binary.LittleEndian.Uint64(p.s2c[i:]) ^ binary.LittleEndian.Uint64(s2c[i:])
+	}
+	// The two halves ORed: zero exactly when d is.
+	return subtle.ConstantTimeEq(int32(uint32(d>>32|d)), 0) == 1
 }

@@ -42,3 +42,29 @@ func TestNTSRequestDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per NTS request", n)
 	}
 }
+
+// sameKeys tells any one-bit difference in either key, wherever it is.
+func TestSameKeys(t *testing.T) {
+	p := &aeadPair{}
+	for i := range keyLen {
+		p.c2s[i], p.s2c[i] = byte(i), byte(0x80|i)
+	}
+	if !sameKeys(p, p.c2s[:], p.s2c[:]) {
+		t.Fatal("equal keys differ")
+	}
+	for _, key := range []string{"c2s", "s2c"} {
+		for i := range keyLen {
+			for _, bit := range []byte{0x01, 0x80} {
+				c2s, s2c := bytes.Clone(p.c2s[:]), bytes.Clone(p.s2c[:])
+				if key == "c2s" {
+					c2s[i] ^= bit
+				} else {
+					s2c[i] ^= bit
+				}
+				if sameKeys(p, c2s, s2c) {
+					t.Fatalf("%s byte %d bit %#x: keys taken for the same", key, i, bit)
+				}
+			}
+		}
+	}
+}

@@ -161,3 +161,37 @@ func ntsCookies(authdata, addr string) int {
 	}
 	return 0
 }
+
+// TestChronydNTSXleave checks interleaved mode inside NTS (chronyd's
+// "nts xleave"): chronyd 4.3 authenticates its exchanges (authdata: mode
+// NTS) and reports its samples as interleaved (ntpdata), and the responder
+// sent interleaved replies with kernel transmit timestamps.
+func TestChronydNTSXleave(t *testing.T) {
+	addr := proctest.Loopback()
+	keAddr, certFile, s, r := ntsServer(t, addr)
+	_, kePort, _ := net.SplitHostPort(keAddr)
+	chronyc := chronyClient(t, fmt.Sprintf(
+		"server %s port %d nts ntsport %s xleave iburst minpoll -6 maxpoll -6\nntstrustedcerts %s",
+		addr, r.Addrs()[0].Port(), kePort, certFile))
+
+	var authdata, ntpdata string
+	ok := false
+	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
+		authdata, ntpdata = chronyc("authdata"), chronyc("ntpdata", addr)
+		if ntsCookies(authdata, addr) > 0 && strings.Contains(ntpdata, "Interleaved     : Yes") {
+			ok = true
+			break
+		}
+	}
+	t.Logf("chronyc authdata:\n%s\nchronyc ntpdata:\n%s", authdata, ntpdata)
+	if !ok {
+		t.Fatalf("chronyd did not report authenticated interleaved samples from %s", addr)
+	}
+	c, rc := s.Counters(), r.Counters()
+	if c.Requests == 0 || c.NAKs != 0 {
+		t.Errorf("NTS counters %+v", c)
+	}
+	if rc.Interleaved == 0 || rc.TxStamps == 0 {
+		t.Errorf("responder sent %d interleaved replies, read %d kernel transmit timestamps", rc.Interleaved, rc.TxStamps)
+	}
+}

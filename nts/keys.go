@@ -211,10 +211,17 @@ func parseKeys(data []byte) ([]*masterKey, error) {
 
 // sealCookie writes a cookie holding c2s and s2c into out (CookieLen bytes).
 func (k *keyring) sealCookie(out []byte, c2s, s2c []byte) {
+	_, _ = rand.Read(out[cookieIDLen : cookieIDLen+cookieNonce])
+	k.sealCookieNonce(out, c2s, s2c)
+}
+
+// sealCookieNonce is sealCookie with the cookie's random nonce already in
+// place in out, after the key ID, so that a reply carrying several cookies
+// draws all its randomness at once.
+func (k *keyring) sealCookieNonce(out []byte, c2s, s2c []byte) {
 	m := k.current()
 	binary.BigEndian.PutUint32(out, m.id)
 	nonce := out[cookieIDLen : cookieIDLen+cookieNonce]
-	_, _ = rand.Read(nonce)
 	var plain [cookiePlain]byte
 	copy(plain[:], c2s)
 	copy(plain[keyLen:], s2c)

@@ -157,14 +157,24 @@ func (s *Server) reply(r ntsRequest, req, out []byte, keys *aeadPair) int {
 	binary.BigEndian.PutUint16(out[off+2:], uint16(total))
 	binary.BigEndian.PutUint16(out[off+4:], nonceLen)
 	binary.BigEndian.PutUint16(out[off+6:], uint16(siv.Overhead+k*cookieField))
-	nonce := out[off+8 : off+8+nonceLen]
-	_, _ = rand.Read(nonce)
 	ctOff := off + 8 + nonceLen
+	end := ctOff + siv.Overhead + k*cookieField
+	// One random read for the reply's nonce and every cookie's, into the
+	// reply's last bytes (a local array would escape to the heap under
+	// -race). Taken in order, each nonce is copied out before the cookie
+	// written before it can reach it: cookie i ends 104(k-1-i) bytes
+	// before end, nonce i+1 starts 16(k-1-i) before it.
+	rnd := out[end-(1+k)*nonceLen : end]
+	_, _ = rand.Read(rnd)
+	nonce := out[off+8 : off+8+nonceLen]
+	copy(nonce, rnd[:nonceLen])
 	p := ctOff + siv.Overhead
 	for i := 0; i < k; i++ {
+		cookie := out[p+extHeaderLen : p+cookieField]
+		copy(cookie[cookieIDLen:cookieIDLen+cookieNonce], rnd[(1+i)*nonceLen:])
 		binary.BigEndian.PutUint16(out[p:], ExtCookie)
 		binary.BigEndian.PutUint16(out[p+2:], cookieField)
-		s.keys.sealCookie(out[p+extHeaderLen:p+cookieField], keys.c2s[:], keys.s2c[:])
+		s.keys.sealCookieNonce(cookie, keys.c2s[:], keys.s2c[:])
 		p += cookieField
 	}
 	keys.seal.Seal(out[ctOff:ctOff], nonce, out[ctOff+siv.Overhead:p], out[:authOff])

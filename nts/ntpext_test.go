@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -235,5 +236,41 @@ func TestTemplateSealer(t *testing.T) {
 	b := bytes.Clone(tmpl)
 	if n := testing.AllocsPerRun(100, func() { sealer.Seal(b) }); n != 0 {
 		t.Errorf("%v allocations per seal", n)
+	}
+}
+
+// A reply carries one fresh cookie per cookie and placeholder sent, up to
+// 8; each opens under the server's key to the session's keys, and no two
+// share a nonce (they are drawn in one random read).
+func TestReplyCookies(t *testing.T) {
+	cfg, roots := testConfig(t)
+	s := startServer(t, cfg, 123)
+	for _, k := range []int{1, 2, 5, 7, 8} {
+		t.Run(strconv.Itoa(k), func(t *testing.T) {
+			sess := keyExchange(t, s, roots)
+			sess.Cookies = sess.Cookies[:1]
+			uid := newUID(t)
+			req, ok := sess.Request(nil, 5, uid, k)
+			if !ok {
+				t.Fatal("no request")
+			}
+			if _, err := sess.ParseReply(serve(s, req), uid); err != nil {
+				t.Fatal(err)
+			}
+			if len(sess.Cookies) != k {
+				t.Fatalf("%d cookies, want %d", len(sess.Cookies), k)
+			}
+			nonces := map[string]bool{}
+			for _, c := range sess.Cookies {
+				var c2s, s2c [keyLen]byte
+				if !s.keys.openCookie(c, c2s[:], s2c[:]) {
+					t.Fatal("cookie does not open")
+				}
+				nonces[string(c[cookieIDLen:cookieIDLen+cookieNonce])] = true
+			}
+			if len(nonces) != k {
+				t.Fatalf("%d distinct nonces among %d cookies", len(nonces), k)
+			}
+		})
 	}
 }

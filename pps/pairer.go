@@ -3,7 +3,6 @@ package pps
 import (
 	"log/slog"
 	"maps"
-	"sync"
 	"time"
 )
 
@@ -56,8 +55,9 @@ type Counters struct {
 
 // Pairer pairs PPS edges with the UTC seconds the NMEA epochs name. It is
 // sans-IO: every input carries its local time, so hours of pulses can be
-// replayed in milliseconds. It is safe for concurrent use, so the PPS and
-// GPS readers may feed it from their own goroutines.
+// replayed in milliseconds. It is not safe for concurrent use: one goroutine
+// (the appliance's core loop) hands it the PPS and GPS readers' inputs, and
+// other goroutines read the copies it returns (Status).
 //
 // An epoch names the edge that precedes its arrival by the learned NMEA
 // phase. The label is the epoch's second minus the receiver's label offset
@@ -69,7 +69,6 @@ type Counters struct {
 // clock is within NearestWithin of UTC, edges are labelled by their nearest
 // second and the NMEA label is a cross-check.
 type Pairer struct {
-	mu  sync.Mutex
 	cfg Config
 	log *slog.Logger
 
@@ -151,8 +150,6 @@ func NewPairer(cfg Config, log *slog.Logger) *Pairer {
 // SetSource records the capture backend in use; samples carry its name and
 // precision. Call it with an empty backend when the device is gone.
 func (p *Pairer) SetSource(device, backend string, precision time.Duration) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.attached = backend != ""
 	p.device, p.backend, p.precision = device, backend, precision
 }
@@ -163,8 +160,6 @@ func (p *Pairer) SetSource(device, backend string, precision time.Duration) {
 // within NearestWithin, edges are labelled by their nearest second and the
 // receiver's label offset is learned and verified.
 func (p *Pairer) SetClockError(bound time.Duration) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.clockErr = bound
 }
 
@@ -175,8 +170,6 @@ func (p *Pairer) SetClockError(bound time.Duration) {
 // the step instead of refusing the next pulse and resynchronising on the
 // one after. A step nobody reports is still caught by the interval check.
 func (p *Pairer) ClockStepped(d time.Duration) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	for _, t := range []*time.Time{&p.anchor, &p.lastSeen, &p.lastRise, &p.lastFall, &p.lastEdge,
 		&p.lastSample, &p.lastArrival, &p.lastRefused} {
 		if !t.IsZero() {
@@ -200,8 +193,6 @@ func (p *Pairer) ClockStepped(d time.Duration) {
 // pulse whose epoch never came is named by counting seconds from the last
 // named pulse (the serial line unplugged while the pulses go on).
 func (p *Pairer) Edge(e Edge) (Sample, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.cfg.polarity() == PolarityAuto {
 		p.learnPolarity(e)
 	}
@@ -231,9 +222,7 @@ func (p *Pairer) Edge(e Edge) (Sample, bool) {
 // next pulse within a second after at is corrected by it; a later pulse is
 // not, as the correction belongs to one pulse only.
 func (p *Pairer) SetQErr(qErr time.Duration, at time.Time) {
-	p.mu.Lock()
 	p.qErr, p.qErrAt = qErr, at
-	p.mu.Unlock()
 }
 
 // applyQErr corrects e by a pending qErr that belongs to it.
@@ -386,8 +375,6 @@ func (p *Pairer) reject(reason string) {
 
 // LastRejection is the reason the most recent rejected pulse was not used.
 func (p *Pairer) LastRejection() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	return p.lastReason
 }
 
@@ -412,8 +399,6 @@ func (p *Pairer) expire(now time.Time) {
 
 // Second feeds one NMEA epoch and returns the sample for the edge it names.
 func (p *Pairer) Second(s Second) (Sample, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.lastArrival, p.lastFix = s.Arrival, s.Fix
 	// Phase observations use the last accepted pulse before the epoch's
 	// arrival (the epoch may be handed over a second late, while the
@@ -563,8 +548,6 @@ func (p *Pairer) vote(k int) {
 // LabelOffset reports the learned label offset k (the epoch naming second S
 // is labelled S+k) and whether it was verified against a trusted clock.
 func (p *Pairer) LabelOffset() (k int, verified bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	return p.k, p.kVerified
 }
 
@@ -572,8 +555,6 @@ func (p *Pairer) LabelOffset() (k int, verified bool) {
 // second it names (negative when sentences precede their edge), and its
 // spread; ok is false until learned.
 func (p *Pairer) NMEALatency() (typical, spread time.Duration, ok bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	if !p.phase.learned() {
 		return 0, 0, false
 	}
@@ -582,8 +563,6 @@ func (p *Pairer) NMEALatency() (typical, spread time.Duration, ok bool) {
 
 // Counters returns a copy of the running totals.
 func (p *Pairer) Counters() Counters {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	return p.countersLocked()
 }
 
@@ -595,15 +574,11 @@ func (p *Pairer) countersLocked() Counters {
 
 // Jitter is the estimated timing noise of one edge over the minute before now.
 func (p *Pairer) Jitter(now time.Time) time.Duration {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	return p.jitter.jitter(now, jitterSpan)
 }
 
 // State is one of the State constants at local time now.
 func (p *Pairer) State(now time.Time) string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	return p.state(now)
 }
 
@@ -622,8 +597,6 @@ func (p *Pairer) state(now time.Time) string {
 
 // Status returns the PPS input's state at local time now.
 func (p *Pairer) Status(now time.Time) Status {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	return Status{
 		Device:        p.device,
 		Backend:       p.backend,

@@ -15,7 +15,8 @@ for pair in chronyd:chrony ntpdig:ntpsec-ntpdig faketime:faketime \
 	qemu-arm-static:qemu-user-static mcopy:mtools mkfs.vfat:dosfstools \
 	sfdisk:fdisk debugfs:e2fsprogs mkfs.ext4:e2fsprogs lintian:lintian \
 	chromium:chromium systemd-analyze:systemd patch:patch unshare:util-linux \
-	ip:iproute2 useradd:passwd python3:python3 taskset:util-linux; do
+	ip:iproute2 useradd:passwd python3:python3 taskset:util-linux \
+	qemu-system-x86_64:qemu-system-x86 debootstrap:debootstrap; do
 	prog=${pair%%:*} pkg=${pair##*:}
 	command -v "$prog" >/dev/null 2>&1 || [ -x "/usr/sbin/$prog" ] || [ -x "/sbin/$prog" ] || need+=("$pkg")
 done
@@ -69,3 +70,5 @@ echo "== fuzz go-nmea's per-type parsers with checksummed sentences (bounded)"
 go test -run='^$' -fuzz=FuzzNMEABody -fuzztime=10s ./gps/
 echo "== go test -race"
 go test -race -timeout 40m ./...
+echo "== virtual Pi lab, short scenario (docs/lab.md)"
+scripts/lab.sh --short --check

@@ -57,7 +57,9 @@ type worker struct {
 	gather coalescer
 	ts     txStamps // transmit timestamps of replies to interleaved clients
 	hwOn   bool     // the socket reports hardware timestamps (h.hw)
-	extBuf []byte   // replies with extension fields (NTS), made on first use
+
+	// ext holds one reply with extension fields (NTS), made on first use.
+	ext *mmsg.Batch
 }
 
 // skippable reports whether failing to listen on ap should only be logged:
@@ -311,30 +313,10 @@ func (w *worker) parseControl(b []byte) (rx time.Time, dst netip.Addr, ifindex i
 	}
 }
 
-// buildControl writes the control messages of reply j: the source address
-// that the request was sent to (so that a multi-homed server answers from
-// the address the client asked) and, with stamp, the request for a kernel
-// transmit timestamp. It returns their length.
+// buildControl writes the control messages of reply j (see putControl)
+// and returns their length.
 func (w *worker) buildControl(j int, dst netip.Addr, ifindex int32, stamp bool) int {
-	b := w.tx.CtlBuf(j)
-	n := 0
-	if stamp {
-		n += putTxStampRequest(b, w.hwOn)
-	}
-	if w.pinfo && dst.IsValid() && !dst.IsMulticast() {
-		if w.v6 {
-			d, sp := mmsg.PutCmsg(b[n:], unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, unix.SizeofInet6Pktinfo)
-			pi := (*unix.Inet6Pktinfo)(unsafe.Pointer(&d[0]))
-			pi.Addr, pi.Ifindex = dst.As16(), uint32(ifindex)
-			n += sp
-		} else {
-			d, sp := mmsg.PutCmsg(b[n:], unix.IPPROTO_IP, unix.IP_PKTINFO, unix.SizeofInet4Pktinfo)
-			pi := (*unix.Inet4Pktinfo)(unsafe.Pointer(&d[0]))
-			*pi = unix.Inet4Pktinfo{Ifindex: ifindex, Spec_dst: dst.As4()}
-			n += sp
-		}
-	}
-	return n
+	return w.putControl(w.tx.CtlBuf(j), dst, ifindex, stamp)
 }
 
 // unanswer moves reply j from the answered counters to the send drops.

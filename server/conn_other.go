@@ -71,7 +71,7 @@ func (w *worker) serve() error {
 			}
 		case outExt:
 			ext := make([]byte, len(buf))
-			if m := w.h.serveExt(buf[:n], rx, time.Now, ext, &c); m > 0 {
+			if m, _ := w.h.serveExt(buf[:n], src, rx, time.Now, ext, &c); m > 0 {
 				if _, err := w.conn.WriteToUDPAddrPort(ext[:m], src); err != nil {
 					c.Answered--
 					c.Dropped[DropSend]++

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"encoding/binary"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -57,7 +58,7 @@ func TestHandleExtensionsHook(t *testing.T) {
 				return
 			}
 			xmit := testNow.Add(time.Millisecond)
-			n := h.serveExt(tt.req, testNow, func() time.Time { return xmit }, out, &c)
+			n, _ := h.serveExt(tt.req, testSrc, testNow, func() time.Time { return xmit }, out, &c)
 			if n != tt.wantLen {
 				t.Fatalf("length %d, want %d", n, tt.wantLen)
 			}
@@ -116,5 +117,72 @@ func TestResponderExtensions(t *testing.T) {
 	r.SetExtensions(nil)
 	if got := exchange(t, addr, req, 2*time.Second); len(got) != replyLen {
 		t.Fatalf("without the hook: reply of %d bytes", len(got))
+	}
+}
+
+// sealHook stands for NTS: it records the transmit timestamp it found in
+// the header (which its authenticator would cover) and, with nak, turns
+// the reply into a kiss-o'-death as an NTS NAK does.
+type sealHook struct {
+	nak  bool
+	xmit ntp.Time
+}
+
+func (s *sealHook) HandleExtensions(req, out []byte) int {
+	s.xmit = ntp.Time(binary.BigEndian.Uint64(out[xmitOffset:]))
+	if s.nak {
+		out[1] = ntp.StratumKiss
+	}
+	return len(req)
+}
+
+// An xleave client's requests with extension fields (chronyd's "nts
+// xleave") get sealed basic replies, then interleaved ones carrying the
+// previous reply's kernel transmit time, already in place when the hook
+// (the authenticator) runs; a NAK is never recorded.
+func TestServeExtInterleaved(t *testing.T) {
+	h := newTestHandler(testState)
+	h.xleave = newXleaveTable(16)
+	hook := &sealHook{}
+	h.ext.Store(&extBox{hook})
+	now := testNow
+	tick := func(d time.Duration) time.Time { now = now.Add(d); return now }
+	var c Counters
+	out := make([]byte, 512)
+	cl := &xleaveClient{src: testSrc, interleave: true}
+	var prevKern ntp.Time
+	for i, want := range []outcome{outReplySealed, outReplySealedStamp, outReplyXleave, outReplyXleave} {
+		req := append(cl.request(tick(time.Second)), extField(0x0104, 36)...)
+		if o := h.handle(req, cl.src, tick(20*time.Microsecond), out, &c); o != outExt {
+			t.Fatalf("request %d: handle says %d", i+1, o)
+		}
+		xmit := tick(5 * time.Microsecond)
+		n, o := h.serveExt(req, cl.src, now.Add(-5*time.Microsecond), func() time.Time { return xmit }, out, &c)
+		if n != len(req) || o != want {
+			t.Fatalf("request %d: %d bytes, outcome %d; want %d, %d", i+1, n, o, len(req), want)
+		}
+		r := cl.received(out, tick(20*time.Microsecond))
+		if hook.xmit != r.XmitTime || r.XmitTime == 0 {
+			t.Fatalf("request %d: hook saw transmit %v, reply has %v", i+1, hook.xmit, r.XmitTime)
+		}
+		if o == outReplyXleave && r.XmitTime != prevKern {
+			t.Fatalf("request %d: transmit %v, want the previous kernel time %v", i+1, r.XmitTime, prevKern)
+		}
+		if o == outReplySealed && r.XmitTime != ntp.TimeFrom(xmit)&^rxFlag {
+			t.Fatalf("request %d: transmit %v, want the sealing time", i+1, r.XmitTime)
+		}
+		if o.recorded() { // what the worker does as it sends
+			h.xleave.save(cl.src.Addr(), r.RecvTime, ntp.TimeFrom(now)&^rxFlag)
+			prevKern = ntp.TimeFrom(now.Add(3*time.Microsecond)) &^ rxFlag
+			h.xleave.setKernelTx(r.RecvTime, prevKern)
+		}
+	}
+	if c.Interleaved != 2 || c.Answered != 4 {
+		t.Fatalf("counters %+v", c)
+	}
+	hook.nak = true
+	req := append(cl.request(tick(time.Second)), extField(0x0104, 36)...)
+	if _, o := h.serveExt(req, cl.src, tick(20*time.Microsecond), time.Now, out, &c); o != outReplySealed {
+		t.Fatalf("NAK sent with outcome %d, want outReplySealed", o)
 	}
 }

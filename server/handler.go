@@ -247,9 +247,10 @@ func (h *handler) reply(req []byte, version uint8, mode ntp.Mode, rx time.Time, 
 		hdr.Stratum = st.Stratum
 		hdr.Precision = st.Precision
 		hdr.RefID = st.RefID
-		hdr.RootDelay = ntp.ShortFrom(st.RootDelay)
-		// An error bound rounds up: a locked box's few hundred
-		// nanoseconds are one unit on the wire, not 0.
+		// Error bounds round up: a locked box's few hundred nanoseconds
+		// are one unit on the wire, not 0 (and root distance includes
+		// half the root delay).
+		hdr.RootDelay = ntp.ShortCeil(st.RootDelay)
 		hdr.RootDispersion = ntp.ShortCeil(st.DispersionAt(rx))
 		if !st.RefTime.IsZero() {
 			hdr.RefTime = ntp.TimeFrom(st.RefTime)
@@ -334,21 +335,30 @@ func stampXmit(out []byte, t ntp.Time) {
 	binary.BigEndian.PutUint64(out[xmitOffset:], uint64(t&^rxFlag))
 }
 
-// serveExt builds the reply to a request that handle passed on as outExt
-// into out (at least len(req) bytes), stamped with the transmit time xmit,
-// and returns its length, 0 to drop. Off the plain path: it may allocate.
-func (h *handler) serveExt(req []byte, rx time.Time, xmit func() time.Time, out []byte, c *Counters) int {
+// serveExt builds the reply to a request from src that handle passed on
+// as outExt into out (at least len(req) bytes) and returns its length (0 to
+// drop) and the outcome to send it with: the header is buildReply's,
+// interleaved when the client asks, its transmit timestamp set through
+// sealXmit at now() before the extensions hook appends its fields and
+// authenticator. A reply the hook turns into a kiss-o'-death (an NTS NAK)
+// is never recorded. Off the plain path: it may allocate.
+func (h *handler) serveExt(req []byte, src netip.AddrPort, rx time.Time, now func() time.Time, out []byte, c *Counters) (int, outcome) {
 	version, _, _ := ntp.PeekMode(req)
-	h.reply(req, version, ntp.ModeServer, rx, out)
-	stampXmit(out, ntp.TimeFrom(h.served(xmit())))
+	o := h.sealXmit(h.buildReply(req, version, src, rx, out), out, now())
 	n := replyLen
 	if eb := h.ext.Load(); eb != nil {
 		n = eb.e.HandleExtensions(req, out)
 	}
 	if n < replyLen || n > len(req) || n > len(out) {
 		c.Dropped[DropMalformed]++
-		return 0
+		return 0, outDrop
+	}
+	if out[1] == ntp.StratumKiss {
+		o = outReplySealed
 	}
 	c.Answered++
-	return n
+	if o == outReplyXleave {
+		c.Interleaved++
+	}
+	return n, o
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"time"
 	"unsafe"
 
@@ -96,15 +97,19 @@ func scmTimestamping(d []byte) (sw, hwRaw time.Time) {
 // and a provisional transmit time tx, in the interleaved table and among
 // the replies awaiting their kernel timestamp.
 func (w *worker) sentStamped(j int, tx ntp.Time, nowNs int64) {
-	b := w.tx.Buf(j)
+	w.recordStamped(w.tx.Buf(j), w.tx.Addr(j).Addr(), w.tx.DataLen(j), tx, nowNs)
+}
+
+// recordStamped is sentStamped for the reply b (of n bytes) to client.
+func (w *worker) recordStamped(b []byte, client netip.Addr, n int, tx ntp.Time, nowNs int64) {
 	rx := ntp.Time(binary.BigEndian.Uint64(b[recvOffset:]))
-	w.h.xleave.save(w.tx.Addr(j).Addr(), rx, tx&^rxFlag)
+	w.h.xleave.save(client, rx, tx&^rxFlag)
 	s := &w.ts
 	if s.n == pendingLen { // the oldest never got one: forget it
 		s.head = (s.head + 1) % pendingLen
 		s.n--
 	}
-	s.pending[(s.head+s.n)%pendingLen] = pendingTx{rx: rx, n: uint16(w.tx.DataLen(j)), sentNs: nowNs}
+	s.pending[(s.head+s.n)%pendingLen] = pendingTx{rx: rx, n: uint16(n), sentNs: nowNs}
 	s.n++
 	s.busy = true
 }

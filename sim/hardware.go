@@ -197,7 +197,7 @@ func (p *PulseSource) Run(ctx context.Context, fn func(pps.Edge)) error {
 			continue
 		}
 		seq++
-		jitter := time.Duration(p.rng.NormFloat64() * float64(p.s.PPSJitter))
+		jitter := time.Duration(p.rng.NormFloat64()*float64(p.s.PPSJitter)) + p.s.PPSOutliers.latency(p.rng)
 		q := QErr(sec.Unix(), p.s.ReceiverClockHz) // the pulse leaves on the receiver's clock tick
 		fn(pps.Edge{Local: p.clock.At(sec.Add(q + jitter)), Seq: seq})
 	}

@@ -27,6 +27,7 @@ type Settings struct {
 	NMEALatency   time.Duration // first sentence after the second it names
 	DriftFile     string        // the discipline's drift file; "" for none
 	DropPulses    float64       // fraction of pulses lost at random (a busy capture)
+	PPSOutliers   Outliers      // pulses stamped late by interrupt latency
 	// MaxClockErrorPPM is the discipline's max_clock_error_ppm: how fast
 	// the served error bound grows after the last measurement.
 	MaxClockErrorPPM float64
@@ -123,6 +124,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("nmea-latency %v: must be in [0, 900ms]", s.NMEALatency)
 	case !(s.DropPulses >= 0 && s.DropPulses < 1):
 		return fmt.Errorf("drop-pulses %v: must be in [0, 100%%)", s.DropPulses)
+	case !(s.PPSOutliers.Rate >= 0 && s.PPSOutliers.Rate <= 1) || s.PPSOutliers.Size < 0:
+		return fmt.Errorf("pps-outliers %v: want a rate in [0, 100%%] and a positive size", s.PPSOutliers)
 	case !(s.MaxClockErrorPPM >= 0 && s.MaxClockErrorPPM <= 500):
 		return fmt.Errorf("max-clock-error %v ppm: must be in [0, 500] ppm", s.MaxClockErrorPPM)
 	case s.Peers < 0 || s.Peers > 16:

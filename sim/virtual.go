@@ -30,6 +30,10 @@ type Trace struct {
 	// EstNs is the error bound served at each second's edge: the root
 	// dispersion a client would be told then (+Inf when unsynchronised).
 	EstNs []float64
+	// LateNs is the latency a pulse outlier added that second (0: none),
+	// and Dropped marks the pulses lost (--drop-pulses).
+	LateNs  []float64
+	Dropped []bool
 }
 
 // DisciplineConfig returns the discipline configuration a simulation runs
@@ -96,7 +100,8 @@ func RunVirtualTo(ctx context.Context, s Settings, log *slog.Logger, record io.W
 	}
 	n := int(s.Duration / time.Second)
 	k := 0 // the virtual second being run
-	tr := &Trace{ErrNs: make([]float64, n), Outage: make([]bool, n), OracleNs: make([]float64, n), EstNs: make([]float64, n)}
+	tr := &Trace{ErrNs: make([]float64, n), Outage: make([]bool, n), OracleNs: make([]float64, n), EstNs: make([]float64, n),
+		LateNs: make([]float64, n), Dropped: make([]bool, n)}
 	firstSample := -1
 	var sum Summary
 	var herr error
@@ -136,7 +141,7 @@ func RunVirtualTo(ctx context.Context, s Settings, log *slog.Logger, record io.W
 		clk.AdvanceTo(float64(k))
 		tr.ErrNs[k] = clk.Error() * 1e9
 		tr.EstNs[k] = math.Inf(1)
-		if ss := d.ServerState().Load(); ss.Synchronised() {
+		if ss := d.ServerState(); ss.Synchronised() {
 			tr.EstNs[k] = float64(ss.DispersionAt(clk.Now()))
 		}
 		out := s.NoPPS || in(s.Outages, at)
@@ -146,8 +151,11 @@ func RunVirtualTo(ctx context.Context, s Settings, log *slog.Logger, record io.W
 				holdFree, holdFreq, holdT = clk.FreeIntegral(), clk.Oscillator().Frequency(), float64(k)
 			}
 			tr.OracleNs[k] = (clk.FreeIntegral() - holdFree - holdFreq*(float64(k)-holdT)) * 1e9
-		} else if s.DropPulses == 0 || rng.Float64() >= s.DropPulses {
+		} else if tr.Dropped[k] = s.DropPulses > 0 && rng.Float64() < s.DropPulses; !tr.Dropped[k] {
 			edge := clk.Now().Add(seconds(rng.NormFloat64() * s.PPSJitter.Seconds()))
+			late := s.PPSOutliers.latency(rng)
+			tr.LateNs[k] = float64(late)
+			edge = edge.Add(late)
 			seq++
 			handle(appliance.EdgeOf(clk.Now(), pps.Edge{Local: edge, Seq: seq}, core.Steps()))
 		}
@@ -332,6 +340,7 @@ type SettingsJSON struct {
 	NMEALatency   string   `json:"nmea_latency"`
 	DriftFile     string   `json:"drift_file"`
 	DropPulses    string   `json:"drop_pulses"`
+	PPSOutliers   string   `json:"pps_outliers,omitempty"`
 	MaxClockError string   `json:"max_clock_error"`
 	Start         string   `json:"start"`
 	Peers         int      `json:"sim_peers,omitempty"`
@@ -370,6 +379,7 @@ func (s Settings) JSON() SettingsJSON {
 		NMEALatency:   s.NMEALatency.String(),
 		DriftFile:     s.DriftFile,
 		DropPulses:    FormatPercent(s.DropPulses),
+		PPSOutliers:   outliersJSON(s.PPSOutliers),
 		MaxClockError: FormatPPM(s.MaxClockErrorPPM),
 		Start:         s.Start.Format(time.RFC3339),
 		Peers:         s.Peers,
@@ -504,4 +514,13 @@ func lockIn(e []float64) int {
 func (s Summary) String() string {
 	return fmt.Sprintf("lock %gs, rms %.0fns, max %.0fns, holdover max %.0fns (oracle %.0fns), %d steps, %d disturbances",
 		s.LockS, s.RMSNs, s.MaxNs, s.HoldoverMaxNs, s.OracleHoldoverMaxNs, s.Steps, s.Disturbances)
+}
+
+// outliersJSON is "" when there are none, so that summaries without them
+// read as before.
+func outliersJSON(o Outliers) string {
+	if o.Rate == 0 {
+		return ""
+	}
+	return o.String()
 }

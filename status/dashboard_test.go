@@ -20,6 +20,7 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 	now := time.Now()
 	snap := statustest.Snapshot(now)
+	snap.Server.NTS = map[string]uint64{"ke_sessions": 42, "cookies_issued": 2_310, "requests": 1_974, "naks": 3}
 	h := status.NewHandler(statustest.NewProvider(snap), statustest.History(now, 24*time.Hour, 10*time.Second))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -55,6 +56,7 @@ func TestDashboardInChromium(t *testing.T) {
 		"f-offset":  "-143 ns",
 		"f-freq":    "-12.482 ppm",
 		"f-gps":     "3D, 8/12 sats",
+		"f-nts":     "42 KE sessions, 2310 cookies, 1974 requests, 3 NAKs",
 	} {
 		if got := d.Facts[id]; got != want {
 			t.Errorf("%s = %q, want %q", id, got, want)

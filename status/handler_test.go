@@ -156,6 +156,7 @@ func TestMetrics(t *testing.T) {
 		`stratum1_clock_residual_seconds 4.12e-07`,
 		`stratum1_clock_missed_pulses_total 7`,
 		`stratum1_clock_holdover_entries_total 2`,
+		`stratum1_clock_rejected_samples_total 3`,
 		`stratum1_stratum 1`,
 		`stratum1_leap_indicator 0`,
 		`stratum1_state{state="LOCKED"} 1`,

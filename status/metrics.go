@@ -19,7 +19,7 @@ type collector struct {
 	info, uptime, state, stateSeconds                             *prometheus.Desc
 	stratum, leap, offset, residual, freq, skew, estError         *prometheus.Desc
 	rootDelay, rootDisp, refTime, steps, clockAdjust              *prometheus.Desc
-	missedPulses, holdoverEntries                                 *prometheus.Desc
+	missedPulses, holdoverEntries, rejectedSamples                *prometheus.Desc
 	gpsMode, satsUsed, satsView, hdop, pdop, satSNR, satEl        *prometheus.Desc
 	gpsSentences, gpsBadSum, gpsDropped, gpsEpochs, gpsReconnects *prometheus.Desc
 	gpsPanics                                                     *prometheus.Desc
@@ -68,6 +68,8 @@ func newCollector(get func() (Snapshot, bool)) *collector {
 		missedPulses: d("clock_missed_pulses_total",
 			"GPS samples (pulses) missing while the clock followed them; a few in a row are ridden through without holdover."),
 		holdoverEntries: d("clock_holdover_entries_total", "Times the clock held over after losing its GPS source."),
+		rejectedSamples: d("clock_rejected_samples_total",
+			"Samples the discipline refused: outliers (pulses stamped late), whole-second disagreements, malformed."),
 
 		gpsMode:       d("gps_fix_mode", "GPS fix mode: 1 no fix, 2 2D, 3 3D (0 when no receiver)."),
 		satsUsed:      d("gps_satellites_used", "Satellites used in the fix."),
@@ -119,7 +121,7 @@ func (c *collector) descs() []*prometheus.Desc {
 		c.info, c.uptime, c.state, c.stateSeconds,
 		c.stratum, c.leap, c.offset, c.residual, c.freq, c.skew, c.estError,
 		c.rootDelay, c.rootDisp, c.refTime, c.steps, c.clockAdjust,
-		c.missedPulses, c.holdoverEntries,
+		c.missedPulses, c.holdoverEntries, c.rejectedSamples,
 		c.gpsMode, c.satsUsed, c.satsView, c.hdop, c.pdop, c.satSNR, c.satEl,
 		c.gpsSentences, c.gpsBadSum, c.gpsDropped, c.gpsEpochs, c.gpsReconnects, c.gpsLatency, c.gpsPanics,
 		c.ppsPulses, c.ppsMissed, c.ppsRejected, c.ppsJitter, c.ppsLastEdge,
@@ -199,6 +201,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.steps, uint64(max(sys.Steps, 0)))
 	gauge(c.clockAdjust, b2f(sys.ClockAdjust))
 	counter(c.missedPulses, sys.MissedPulses)
+	counter(c.rejectedSamples, sys.RejectedSamples)
 	counter(c.holdoverEntries, sys.HoldoverEntries)
 
 	g := s.GPS

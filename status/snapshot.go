@@ -73,6 +73,9 @@ type System struct {
 	// times the clock held over.
 	MissedPulses    uint64 `json:"missed_pulses"`
 	HoldoverEntries uint64 `json:"holdover_entries"`
+	// RejectedSamples counts the samples the discipline refused: outliers
+	// (a pulse stamped late), whole-second disagreements, malformed ones.
+	RejectedSamples uint64 `json:"rejected_samples"`
 }
 
 // Kernel is the kernel clock's state as adjtimex reports it when asked to

@@ -56,6 +56,7 @@ func WriteTracking(w io.Writer, s Snapshot) {
 	line("State", "%s", state)
 	line("Source", "%s", orDash(s.Source))
 	line("Missed pulses", "%d, holdover entered %d times", sys.MissedPulses, sys.HoldoverEntries)
+	line("Outliers", "%d samples rejected", sys.RejectedSamples)
 	if t := s.Temperature; t != nil {
 		writeTemperature(line, t)
 	}

@@ -26,6 +26,7 @@ func TestWriteTracking(t *testing.T) {
 		"Leap status     : Normal\n",
 		"State           : LOCKED for 2h03m00s\n",
 		"Missed pulses   : 7, holdover entered 2 times\n",
+		"Outliers        : 3 samples rejected\n",
 		"PPS             : locked on /dev/pps0 (pps-api), jitter 380ns\n",
 		"GPS             : 3D on /dev/serial0, 8 of 12 satellites used\n",
 		"Uptime          : 5h17m00s (version v1.0.0-test)\n",

@@ -80,7 +80,7 @@ func SystemView(st discipline.Stats) System {
 	sys := System{
 		Offset: st.Offset, Residual: st.Residual, FrequencyPPM: st.FrequencyPPM,
 		SkewPPM: st.SkewPPM, TimeConstant: st.TimeConstant, EstError: st.EstError, Steps: st.Steps,
-		MissedPulses: st.MissedPulses, HoldoverEntries: st.HoldoverEntries,
+		MissedPulses: st.MissedPulses, HoldoverEntries: st.HoldoverEntries, RejectedSamples: st.Rejected,
 	}
 	if !st.LeapAt.IsZero() {
 		sys.LeapPending = st.LeapAt.Format(time.RFC3339)

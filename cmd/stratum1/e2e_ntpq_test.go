@@ -88,9 +88,12 @@ func TestE2ENtpq(t *testing.T) {
 		if reach, err := strconv.ParseUint(f[6], 8, 8); err != nil || reach == 0 {
 			t.Errorf("%s: reach %q, want a nonzero octal register", src.name, f[6])
 		}
+		// The sentences' arrival also carries the pty's and the
+		// scheduler's delay, a few ms on a loaded machine; a wrong
+		// source (0, or a whole second) is far outside.
 		want := float64(src.offset) / float64(time.Millisecond)
-		if off, err := strconv.ParseFloat(f[8], 64); err != nil || off < want-2 || off > want+2 {
-			t.Errorf("%s: offset %q ms, want within 2 ms of %v ms", src.name, f[8], want)
+		if off, err := strconv.ParseFloat(f[8], 64); err != nil || off < want-10 || off > want+10 {
+			t.Errorf("%s: offset %q ms, want within 10 ms of %v ms", src.name, f[8], want)
 		}
 	}
 

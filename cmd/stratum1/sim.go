@@ -75,6 +75,7 @@ func simFlags(fs *flag.FlagSet) (s *sim.Settings, virtual, asJSON *bool) {
 	fs.DurationVar(&s.NMEALatency, "nmea-latency", s.NMEALatency, "delay of the first sentence after the second it names")
 	fs.Float64Var(&s.ReceiverClockHz, "receiver-clock", 0, "real-time mode: the receiver's clock in Hz (e.g. 48e6): pulses on its ticks, a qErr sawtooth (TIM-TP after gps configure); 0 ideal pulses")
 	fs.Var(sim.PercentFlag{P: &s.DropPulses}, "drop-pulses", "lose this share of the pulses at random, e.g. 5% (a busy capture)")
+	fs.Var(sim.OutliersFlag{P: &s.PPSOutliers}, "pps-outliers", "stamp this share of the pulses late by an exponential latency of mean SIZE, RATE@SIZE, e.g. 1%@200us (a busy SoC)")
 	fs.Var(sim.PPMFlag{P: &s.MaxClockErrorPPM}, "max-clock-error", "the discipline's max_clock_error_ppm: growth of the served error bound, e.g. 1ppm")
 	fs.StringVar(&s.DriftFile, "drift-file", "", "the discipline's drift file (none by default)")
 	fs.Func("start", "virtual mode: true UTC at the start, RFC 3339 (default "+s.Start.Format(time.RFC3339)+")", func(v string) error {

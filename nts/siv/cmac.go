@@ -6,7 +6,7 @@ package siv
 
 import (
 	"crypto/cipher"
-	"crypto/subtle"
+	"encoding/binary"
 )
 
 const blockLen = 16
@@ -58,30 +58,47 @@ func (s *mac) reset(m *cmac) {
 }
 
 func (s *mac) write(p []byte) {
-	for len(p) > 0 {
-		if s.n == blockLen {
-			subtle.XORBytes(s.x[:], s.x[:], s.buf[:])
-			s.m.b.Encrypt(s.x[:], s.x[:])
-			s.n = 0
-		}
+	if s.n < blockLen {
 		c := copy(s.buf[s.n:], p)
 		s.n += c
 		p = p[c:]
+		if len(p) == 0 {
+			return
+		}
 	}
+	// buf is full and more follows: it is not the last block. Whole
+	// blocks but the last are then absorbed straight from p.
+	xorInto(&s.x, s.buf[:])
+	s.m.b.Encrypt(s.x[:], s.x[:])
+	for len(p) > blockLen {
+		xorInto(&s.x, p[:blockLen])
+		s.m.b.Encrypt(s.x[:], s.x[:])
+		p = p[blockLen:]
+	}
+	s.n = copy(s.buf[:], p)
 }
 
 func (s *mac) sum() block {
 	if s.n == blockLen {
-		subtle.XORBytes(s.tmp[:], s.buf[:], s.m.k1[:])
+		s.tmp = s.buf
+		xorInto(&s.tmp, s.m.k1[:])
 	} else {
 		s.tmp = block{}
 		copy(s.tmp[:], s.buf[:s.n])
 		s.tmp[s.n] = 0x80
-		subtle.XORBytes(s.tmp[:], s.tmp[:], s.m.k2[:])
+		xorInto(&s.tmp, s.m.k2[:])
 	}
-	subtle.XORBytes(s.x[:], s.x[:], s.tmp[:])
+	xorInto(&s.x, s.tmp[:])
 	s.m.b.Encrypt(s.x[:], s.x[:])
 	return s.x
+}
+
+// xorInto sets x to x XOR p (a whole block), two words at a time: cheaper
+// than subtle.XORBytes's checks for the one-block case CMAC is made of.
+func xorInto(x *block, p []byte) {
+	_ = p[blockLen-1]
+	binary.LittleEndian.PutUint64(x[:8], binary.LittleEndian.Uint64(x[:8])^binary.LittleEndian.Uint64(p[:8]))
+	binary.LittleEndian.PutUint64(x[8:], binary.LittleEndian.Uint64(x[8:])^binary.LittleEndian.Uint64(p[8:16]))
 }
 
 // sumOf returns the CMAC of p in one go, using s.

@@ -4,6 +4,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/subtle"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -23,6 +24,9 @@ var ErrOpen = errors.New("siv: message authentication failed")
 // SIV is AES-SIV under one key. It is safe for concurrent use.
 type SIV struct {
 	mac cmac
+	// d0 is the CMAC of the zero block, where every S2V starts: fixed
+	// per key, so computed once.
+	d0  block
 	ctr cipher.Block
 	// own is the scratch of the first user at a time, so that a SIV made
 	// for one message allocates none; others share the pool.
@@ -53,6 +57,8 @@ func New(key []byte) (*SIV, error) {
 	// The subkeys' block goes through the SIV's own scratch: a local
 	// handed to a cipher.Block would escape to the heap.
 	s.mac.init(b1, &s.own.t)
+	s.d0 = s.own.m.sumOf(&s.mac, s.own.t[:])
+	s.own = scratch{}
 	s.pool.New = func() any { return new(scratch) }
 	return s, nil
 }
@@ -84,18 +90,18 @@ type scratch struct {
 // s2v is the vectorised PRF of RFC 5297 section 2.4 over the associated
 // data components ad and the plaintext p.
 func (s *SIV) s2v(w *scratch, ad [][]byte, p []byte) block {
-	w.t = block{}
-	d := w.m.sumOf(&s.mac, w.t[:])
+	d := s.d0
 	for _, a := range ad {
 		t := w.m.sumOf(&s.mac, a)
 		d = dbl(d)
-		subtle.XORBytes(d[:], d[:], t[:])
+		xorInto(&d, t[:])
 	}
 	w.m.reset(&s.mac)
 	if len(p) >= blockLen {
 		cut := len(p) - blockLen
 		w.m.write(p[:cut])
-		subtle.XORBytes(w.t[:], p[cut:], d[:])
+		w.t = d
+		xorInto(&w.t, p[cut:])
 		w.m.write(w.t[:])
 		return w.m.sum()
 	}
@@ -103,7 +109,7 @@ func (s *SIV) s2v(w *scratch, ad [][]byte, p []byte) block {
 	w.t = block{}
 	copy(w.t[:], p)
 	w.t[len(p)] = 0x80
-	subtle.XORBytes(w.t[:], w.t[:], d[:])
+	xorInto(&w.t, d[:])
 	w.m.write(w.t[:])
 	return w.m.sum()
 }
@@ -116,14 +122,19 @@ func (s *SIV) xorCTR(w *scratch, dst, src []byte, v block) {
 	w.ctr[12] &= 0x7f
 	for len(src) > 0 {
 		s.ctr.Encrypt(w.ks[:], w.ctr[:])
-		n := subtle.XORBytes(dst, src, w.ks[:])
-		dst, src = dst[n:], src[n:]
-		for i := blockLen - 1; i >= 0; i-- {
-			w.ctr[i]++
-			if w.ctr[i] != 0 {
-				break
-			}
+		n := blockLen
+		if len(src) >= blockLen {
+			// dst and src alias exactly or not at all: word by word
+			// is safe.
+			xorInto(&w.ks, src[:blockLen])
+			copy(dst[:blockLen], w.ks[:])
+		} else {
+			n = subtle.XORBytes(dst, src, w.ks[:])
 		}
+		dst, src = dst[n:], src[n:]
+		// The counter's low 64 bits; the high half never carries for a
+		// datagram's length (bit 63 was cleared).
+		binary.BigEndian.PutUint64(w.ctr[8:], binary.BigEndian.Uint64(w.ctr[8:])+1)
 	}
 }
 

@@ -60,6 +60,7 @@ func Snapshot(now time.Time) status.Snapshot {
 			Steps:           1,
 			MissedPulses:    7,
 			HoldoverEntries: 2,
+			RejectedSamples: 3,
 		},
 		GPS: status.GPS{
 			Device: "/dev/serial0", Baud: 9600, State: "3D", Mode: 3,

@@ -113,6 +113,13 @@ function renderStatus(s) {
   $("f-gps").textContent = (gps.state || "–") + ", " + (gps.sats_used || 0) + "/" + (gps.sats_in_view || 0) + " sats";
   const srv = s.server || {};
   $("f-requests").textContent = fmtCount(srv.received || 0) + " (" + fmtCount(srv.answered || 0) + " answered)";
+  // NTS's counters, only when NTS is on (the daemon sends them then).
+  const nts = srv.nts;
+  $("nts-fact").hidden = !nts;
+  $("f-nts").textContent = nts
+    ? fmtCount(nts.ke_sessions || 0) + " KE sessions, " + fmtCount(nts.cookies_issued || 0) + " cookies, " +
+      fmtCount(nts.requests || 0) + " requests, " + fmtCount(nts.naks || 0) + " NAKs"
+    : "–";
   $("f-uptime").textContent = fmtAge((s.uptime_ns || 0) / 1e6);
 
   renderSky(gps.satellites || []);

@@ -1,0 +1,120 @@
+#!/bin/sh
+# The lab's scenario, run in the guest at boot from the host's share (/lab).
+# Settings come from /lab/scenario.env (written by the host runner); results
+# go to /lab/results: series (labguest monitor), events ("truth_s name"),
+# final.env, and the journal. The guest powers off at the end.
+set -u
+. /lab/scenario.env
+out=/lab/results
+mkdir -p "$out"
+par=/sys/module/stratum1_lab/parameters
+
+truth_s() { cut -d' ' -f1 /proc/stratum1_lab | sed 's/.........$//'; }
+event() { echo "$(truth_s) $1" >>"$out/events"; echo "lab: $1" >/dev/console; }
+finish() {
+	event end
+	{
+		echo "column=$COLUMN"
+		echo "kernel=$(uname -r)"
+		echo "ntp_synchronized=$(timedatectl show -p NTPSynchronized --value 2>/dev/null)"
+		echo "pulses=$(cat $par/pulses) lost=$(cat $par/lost) late=$(cat $par/late)"
+		if [ "$COLUMN" = stratum1 ]; then
+			echo "systemd_active=$(systemctl is-active stratum1.service)"
+			echo "exposure=$(systemd-analyze security stratum1.service 2>/dev/null | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')"
+			echo "permission_errors=$(journalctl -u stratum1.service -o cat | grep -ciE 'permission denied|operation not permitted|EPERM')"
+		else
+			echo "systemd_active=$(systemctl is-active chrony.service)"
+		fi
+	} >"$out/final.env"
+	systemd-analyze security stratum1.service >"$out/security.txt" 2>&1 || true
+	chronyc -n tracking >"$out/chronyc-tracking.txt" 2>&1 || true
+	stratum1 status >"$out/stratum1-status.txt" 2>&1 || true
+	journalctl -b -o short-monotonic >"$out/journal.txt" 2>&1
+	sync
+	systemctl poweroff
+	exit 0
+}
+
+# wait_lock SECONDS: until the last LOCK_HOLD_S samples are all within
+# 10 µs of truth, or SECONDS have passed.
+wait_lock() {
+	deadline=$(( $(truth_s) + $1 ))
+	while [ "$(truth_s)" -lt "$deadline" ]; do
+		if [ "$(tail -n "$LOCK_HOLD_S" "$out/series" 2>/dev/null | awk '{e=$2<0?-$2:$2; if (e<10000) n++} END {print n+0}')" -ge "$LOCK_HOLD_S" ]; then
+			return 0
+		fi
+		sleep 2
+	done
+	return 1
+}
+
+insmod /lab/stratum1_lab.ko crystal_ppm="$CRYSTAL_PPM" jitter_ns="$JITTER_NS" \
+	missing_permille="${MISSING_PERMILLE:-0}" outlier_permille="${OUTLIER_PERMILLE:-0}" \
+	outlier_ns="${OUTLIER_NS:-200000}" || {
+	echo "lab: insmod failed" >"$out/failed"; finish; }
+udevadm settle
+install -m 755 /lab/labguest /usr/local/bin/labguest
+stty -F /dev/ttyS1 9600 cs8 -parenb -cstopb raw -echo clocal -crtscts
+systemd-run --unit=lab-nmea /usr/local/bin/labguest nmea /dev/ttyS1 >/dev/null
+systemd-run --unit=lab-monitor /usr/local/bin/labguest monitor "$out/series" >/dev/null
+event boot
+
+# The clock OFFSET_NS off at the daemon's start.
+echo "$OFFSET_NS" >$par/offset_ns
+case "$COLUMN" in
+stratum1)
+	mkdir -p /etc/stratum1
+	sed -e 's|^device = "/dev/serial0"|device = "/dev/ttyS2"|' \
+		-e 's|^baud = "auto"|baud = "9600"|' /lab/stratum1.toml >/etc/stratum1/stratum1.toml
+	# stratum1 conflicts with chrony (one clock steerer): chrony goes.
+	dpkg --purge chrony >"$out/dpkg.txt" 2>&1
+	event start
+	DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold /lab/stratum1.deb >>"$out/dpkg.txt" 2>&1 ||
+		echo "lab: dpkg failed" >>"$out/failed"
+	svc=stratum1.service
+	;;
+chrony)
+	# As gpsd's time-service guide configures them.
+	cat >/etc/default/gpsd <<-'GPSD'
+	START_DAEMON="true"
+	USBAUTO="false"
+	DEVICES="/dev/ttyS2 /dev/pps0"
+	GPSD_OPTIONS="-n -s 9600"
+	GPSD
+	cat >/etc/chrony/chrony.conf <<-'CHRONY'
+	refclock SHM 0 refid NMEA offset 0.17 delay 0.2 noselect
+	refclock PPS /dev/pps0 refid PPS lock NMEA
+	makestep 1 3
+	driftfile /var/lib/chrony/chrony.drift
+	rtcsync
+	allow
+	CHRONY
+	event start
+	systemctl start gpsd.service chrony.service
+	svc=chrony.service
+	;;
+esac
+
+if ! wait_lock "$LOCK_TIMEOUT_S"; then
+	event nolock
+	finish
+fi
+event locked
+sleep "$MEASURE_S"
+if [ "$OUTAGE_S" -gt 0 ]; then
+	event outage
+	echo Y >$par/outage
+	sleep "$OUTAGE_S"
+	echo N >$par/outage
+	event outage_end
+	sleep "$RECOVER_S"
+fi
+if [ "$STEP_PPM" != 0 ]; then
+	echo $((CRYSTAL_PPM + STEP_PPM)) >$par/crystal_ppm
+	event step
+	sleep "$AFTER_STEP_S"
+fi
+event restart
+systemctl restart "$svc"
+sleep "$AFTER_RESTART_S"
+finish
