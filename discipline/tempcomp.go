@@ -20,7 +20,7 @@ import (
 //
 // Frequencies are in ppm, as the drift file keeps them: the correction
 // that cancels the oscillator's error. The zero value is an empty model;
-// it is not safe for concurrent use (the Discipline guards it).
+// it is not safe for concurrent use (the Discipline owns one).
 type TempModel struct {
 	Ref   float64       // temperature the curve is centred on, °C; set by the first observation
 	N     int           // observations taken
