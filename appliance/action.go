@@ -101,6 +101,8 @@ type CoreView struct {
 	Served        *ntp.ServerState
 	Steps         uint64
 	Stale         uint64 // inputs dropped for predating the steps kept
+
+	Temp discipline.TempStats // the temperature compensation
 }
 
 // View returns the core's state at clock reading now.
@@ -112,5 +114,6 @@ func (c *Core) View(now time.Time) CoreView {
 		ReachGPS: c.reachGPS, ReachPPS: c.reachPPS, Served: c.served, Steps: c.steps, Stale: c.stale,
 	}
 	v.NMEALatency, v.NMEAJitter, v.NMEALatencyOK = c.pairer.NMEALatency()
+	v.Temp = c.disc.TempStats()
 	return v
 }

@@ -47,6 +47,11 @@ type Hardware struct {
 	OpenPPS func() (pps.Source, error)
 	// ClockAdjust is false under --no-clock-adjust, for the status views.
 	ClockAdjust bool
+
+	// Temperature reads the SoC's temperature in °C, once a second on
+	// the loop's tick; nil: [discipline] temperature_file's reader, or
+	// none when that is empty.
+	Temperature func() (float64, error)
 }
 
 // Options configure an Appliance.
@@ -93,6 +98,9 @@ type Appliance struct {
 	resp    *server.Responder
 	nts     *nts.Server // nil without an [nts] section
 	history *status.History
+	// tempFails counts failed temperature readings (the loop's only).
+	tempFails   atomic.Uint64 // read by the views
+	tempFailing bool
 
 	mu      sync.Mutex // guards the fields below
 	httpURL string
@@ -111,6 +119,9 @@ func New(opts Options) (*Appliance, error) {
 	hw := opts.Hardware
 	if hw.Clock == nil {
 		return nil, errors.New("appliance: no clock")
+	}
+	if hw.Temperature == nil && opts.Config.Discipline.TemperatureFile != "" {
+		hw.Temperature = ThermalFile(opts.Config.Discipline.TemperatureFile)
 	}
 	a := &Appliance{
 		cfg: opts.Config, hw: hw, log: log, version: opts.Version,

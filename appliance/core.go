@@ -241,6 +241,14 @@ func (c *Core) QErr(now time.Time, qErr time.Duration, arrival time.Time, gen ui
 	return c.out
 }
 
+// Temperature takes a reading of the SoC's temperature in °C, taken at
+// clock reading now, for the discipline's temperature compensation.
+func (c *Core) Temperature(now time.Time, tempC float64) []Action {
+	c.begin(now)
+	c.disc.Temperature(c.clk.now, tempC)
+	return c.out
+}
+
 // Peers takes the upstream peers' current selection (clock minus peers,
 // in the current generation of clock readings). The next Tick judges the
 // GPS by it and, in the Peers state, steers to it.

@@ -14,13 +14,14 @@ type InputKind string
 
 // The core's inputs.
 const (
-	InputEpoch     InputKind = "epoch"      // one second of NMEA
-	InputEdge      InputKind = "edge"       // one captured PPS edge
-	InputPeers     InputKind = "peers"      // the upstream peers' selection
-	InputTick      InputKind = "tick"       // the once-a-second tick
-	InputPPSSource InputKind = "pps_source" // the PPS device attached or gone
-	InputQErr      InputKind = "qerr"       // the receiver's quantisation error of its next pulse
-	InputConfig    InputKind = "config"     // a reloaded configuration
+	InputEpoch     InputKind = "epoch"       // one second of NMEA
+	InputEdge      InputKind = "edge"        // one captured PPS edge
+	InputPeers     InputKind = "peers"       // the upstream peers' selection
+	InputTick      InputKind = "tick"        // the once-a-second tick
+	InputPPSSource InputKind = "pps_source"  // the PPS device attached or gone
+	InputQErr      InputKind = "qerr"        // the receiver's quantisation error of its next pulse
+	InputTemp      InputKind = "temperature" // a reading of the SoC's temperature
+	InputConfig    InputKind = "config"      // a reloaded configuration
 )
 
 // Input is one input of the core with its clock reading: what a recording
@@ -37,8 +38,20 @@ type Input struct {
 	Peers *peer.Selection `json:"peers,omitempty"`
 	PPS   *PPSInput       `json:"pps,omitempty"`
 	QErr  *QErrInput      `json:"qerr,omitempty"`
+	Temp  *TempInput      `json:"temp,omitempty"`
 	// Config is a reloaded configuration (InputConfig).
 	Config *CoreConfig `json:"config,omitempty"`
+}
+
+// TempInput is one reading of the SoC's temperature.
+type TempInput struct {
+	C float64 `json:"c"` // °C
+}
+
+// TemperatureOf returns the input for a temperature reading of tempC
+// taken at now.
+func TemperatureOf(now time.Time, tempC float64) Input {
+	return Input{Kind: InputTemp, Now: now, Temp: &TempInput{C: tempC}}
 }
 
 // EpochInput is the part of a gps.Epoch that the core reads.
@@ -119,6 +132,8 @@ func (c *Core) Handle(in Input) ([]Action, error) {
 		return c.Reconfigure(in.Now, *in.Config), nil
 	case in.Kind == InputQErr && in.QErr != nil:
 		return c.QErr(in.Now, in.QErr.QErr, in.QErr.Arrival, in.Gen), nil
+	case in.Kind == InputTemp && in.Temp != nil:
+		return c.Temperature(in.Now, in.Temp.C), nil
 	}
 	return nil, fmt.Errorf("input %q without its data", in.Kind)
 }

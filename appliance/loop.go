@@ -134,6 +134,7 @@ func (a *Appliance) loop(ctx context.Context, events <-chan event) error {
 			if a.peers != nil {
 				a.handle(PeersOf(now, a.peers.Selection()))
 			}
+			a.readTemperature(now)
 			a.handle(TickOf(now))
 			a.drift.Tick(now)
 			if a.rec != nil {
@@ -152,6 +153,30 @@ func (a *Appliance) loop(ctx context.Context, events <-chan event) error {
 			}
 		}
 	}
+}
+
+// readTemperature hands the core a reading of the SoC's temperature,
+// taken at the clock reading now. A failed reading is counted, and logged
+// once until a reading succeeds again: the loop runs on without
+// compensation meanwhile (holdover then keeps the frequency).
+func (a *Appliance) readTemperature(now time.Time) {
+	if a.hw.Temperature == nil {
+		return
+	}
+	c, err := a.hw.Temperature()
+	if err != nil {
+		a.tempFails.Add(1)
+		if !a.tempFailing {
+			a.log.Warn("cannot read the temperature: no temperature compensation until it can", "err", err)
+			a.tempFailing = true
+		}
+		return
+	}
+	if a.tempFailing {
+		a.log.Info("temperature readable again", "failures", a.tempFails.Load())
+		a.tempFailing = false
+	}
+	a.handle(TemperatureOf(now, c))
 }
 
 // event hands one reader's event to the core, stamped with the clock now.

@@ -142,7 +142,7 @@ func (a *Appliance) Reload(cfg config.Config) (applied, restart []string, err er
 			applied = append(applied, "pps")
 		}
 		restart = append(restart, prefixed("discipline.", core.DisciplineRestart)...)
-		if live(old.Discipline, cfg.Discipline, "DriftFile", "DriftInterval", "LeapFile") {
+		if live(old.Discipline, cfg.Discipline, "DriftFile", "DriftInterval", "LeapFile", "TemperatureFile") {
 			applied = append(applied, "discipline")
 		}
 	}
@@ -192,6 +192,7 @@ func (a *Appliance) Reload(cfg config.Config) (applied, restart []string, err er
 		a.cfg.PPS = p
 		d := cfg.Discipline
 		d.DriftFile, d.DriftInterval, d.LeapFile = old.Discipline.DriftFile, old.Discipline.DriftInterval, old.Discipline.LeapFile
+		d.TemperatureFile = old.Discipline.TemperatureFile
 		a.cfg.Discipline = d
 	}
 	return applied, restart, nil

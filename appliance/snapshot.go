@@ -46,6 +46,7 @@ func (a *Appliance) Snapshot() status.Snapshot {
 	if a.hw.OpenPPS == nil {
 		s.PPS.State = "disabled"
 	}
+	s.Temperature = status.TemperatureView(v.Temp, a.tempFails.Load())
 	s.Peers = a.refclockRows(s, v)
 	if a.peers != nil {
 		s.Peers = a.peers.Peers(s.Peers)

@@ -43,6 +43,13 @@ type Config struct {
 	// second) may be missing before the loop holds over: fewer are missed
 	// samples, counted, not a change of state.
 	HoldoverMissedPulses int `toml:"holdover_missed_pulses"`
+
+	// TemperatureFile is read once a second for the SoC's temperature
+	// in millidegrees Celsius (a Pi's /sys/class/thermal/thermal_zone0/temp),
+	// from which the loop learns and compensates the crystal's
+	// temperature curve; "" disables the compensation, and a file that
+	// cannot be read leaves it off (counted, logged once).
+	TemperatureFile string `toml:"temperature_file"`
 }
 
 // DefaultConfig returns the defaults.
@@ -62,6 +69,9 @@ func DefaultConfig() Config {
 		MaxClockError: 1,
 		// A loaded Pi's capture can skip a few seconds' pulses.
 		HoldoverMissedPulses: 5,
+		// A Pi's SoC sensor; elsewhere it is missing, which is logged
+		// once and leaves the compensation off.
+		TemperatureFile: "/sys/class/thermal/thermal_zone0/temp",
 	}
 }
 

@@ -168,6 +168,10 @@ type Discipline struct {
 	armed     ntp.Leap
 	leapAt    time.Time
 	leapWarns int
+
+	// tc learns the crystal's temperature curve and feeds it forward
+	// (tempfeed.go).
+	tc tempComp
 }
 
 // New returns a discipline for clk. It reads the drift file and the leap
@@ -186,7 +190,10 @@ func New(cfg Config, clk Clock, log *slog.Logger) (*Discipline, error) {
 		d.freqPPM = f
 	}
 	if cfg.DriftFile != "" {
-		freq, skew, err := ReadDriftFile(cfg.DriftFile, cfg.MaxFrequency)
+		freq, skew, model, err := ReadDriftState(cfg.DriftFile, cfg.MaxFrequency)
+		if model != nil {
+			d.tc.model = *model
+		}
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			// A first start: the frequency is learnt and saved from now on.

@@ -66,7 +66,7 @@ func (s *DriftSaver) Close() error {
 // written from it would mislead the next run, so the callers never write
 // then.
 func (s *DriftSaver) write(st Stats) error {
-	return WriteDriftFile(s.path, st.FrequencyPPM-st.FreqErrorPPM, max(st.SkewPPM, 0.001))
+	return WriteDriftState(s.path, st.FrequencyPPM-st.FreqErrorPPM, max(st.SkewPPM, 0.001), s.d.tempModel())
 }
 
 // ReadDriftFile reads a drift file: the frequency correction and its
@@ -74,14 +74,40 @@ func (s *DriftSaver) write(st Stats) error {
 // parse or holds absurd values (beyond maxPPM, a skew that is not positive)
 // is an error.
 func ReadDriftFile(path string, maxPPM float64) (freqPPM, skewPPM float64, err error) {
+	freqPPM, skewPPM, _, err = ReadDriftState(path, maxPPM)
+	return freqPPM, skewPPM, err
+}
+
+// ReadDriftState reads a drift file with the temperature model that may
+// follow the frequency on a second line (nil when there is none). A model
+// line that does not parse is reported with the model nil and err nil
+// when the frequency itself is good: the frequency is the file's main
+// content, and chrony's format, which ignores any further line.
+func ReadDriftState(path string, maxPPM float64) (freqPPM, skewPPM float64, model *TempModel, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, 0, fmt.Errorf("read drift file: %w", err)
+		return 0, 0, nil, fmt.Errorf("read drift file: %w", err)
 	}
-	if len(b) > 256 {
-		return 0, 0, fmt.Errorf("drift file %s: too long", path)
+	if len(b) > 1024 {
+		return 0, 0, nil, fmt.Errorf("drift file %s: too long", path)
 	}
-	f := strings.Fields(string(b))
+	first, rest, _ := strings.Cut(string(b), "\n")
+	freqPPM, skewPPM, err = parseDrift(path, first, maxPPM)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	if line := strings.TrimSpace(rest); line != "" {
+		if m, err := unmarshalTempModel(line); err == nil {
+			model = &m
+		}
+	}
+	return freqPPM, skewPPM, model, nil
+}
+
+// parseDrift parses the drift file's first line.
+func parseDrift(path, line string, maxPPM float64) (freqPPM, skewPPM float64, err error) {
+	b := []byte(line)
+	f := strings.Fields(line)
 	if len(f) != 2 {
 		return 0, 0, fmt.Errorf("drift file %s: want 2 fields, have %d", path, len(f))
 	}
@@ -101,6 +127,12 @@ func ReadDriftFile(path string, maxPPM float64) (freqPPM, skewPPM float64, err e
 // WriteDriftFile replaces the drift file atomically: a crash leaves either
 // the old file or the new one, never a torn one.
 func WriteDriftFile(path string, freqPPM, skewPPM float64) error {
+	return WriteDriftState(path, freqPPM, skewPPM, nil)
+}
+
+// WriteDriftState is WriteDriftFile with the temperature model, when not
+// nil, on a second line (which chrony and older builds' first line ignore).
+func WriteDriftState(path string, freqPPM, skewPPM float64, model *TempModel) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -108,6 +140,9 @@ func WriteDriftFile(path string, freqPPM, skewPPM float64) error {
 	}
 	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
 	_, err = fmt.Fprintf(tmp, "%.6f %.6f\n", freqPPM, skewPPM)
+	if err == nil && model != nil && model.N > 0 {
+		_, err = fmt.Fprintln(tmp, model.marshal())
+	}
 	if err == nil {
 		err = tmp.Sync()
 	}

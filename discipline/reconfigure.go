@@ -10,7 +10,7 @@ import (
 // on the loop's goroutine (a configuration reload): step threshold and limit,
 // NMEA latency and error, PPS error, holdover limit, frequency bound and
 // wander. They take effect from the next sample or tick. The files
-// (drift_file, drift_interval, leap_file) are opened at start and are not
+// (drift_file, drift_interval, leap_file, temperature_file) are opened at start and are not
 // changed here; restart names the ones that differ, for the caller to
 // report.
 func (d *Discipline) Reconfigure(cfg Config) (restart []string, err error) {
@@ -26,7 +26,11 @@ func (d *Discipline) Reconfigure(cfg Config) (restart []string, err error) {
 	if cfg.LeapFile != d.cfg.LeapFile {
 		restart = append(restart, "leap_file")
 	}
+	if cfg.TemperatureFile != d.cfg.TemperatureFile {
+		restart = append(restart, "temperature_file")
+	}
 	cfg.DriftFile, cfg.DriftInterval, cfg.LeapFile = d.cfg.DriftFile, d.cfg.DriftInterval, d.cfg.LeapFile
+	cfg.TemperatureFile = d.cfg.TemperatureFile
 	d.cfg = cfg
 	d.precision = ntp.PrecisionOf(cfg.PPSError)
 	return restart, nil

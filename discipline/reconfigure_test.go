@@ -24,14 +24,15 @@ func TestReconfigure(t *testing.T) {
 	next.HoldoverLimit = 5 * time.Minute
 	next.DriftFile = "/elsewhere/drift"
 	next.LeapFile = ""
+	next.TemperatureFile = ""
 	restart, err := d.Reconfigure(next)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"drift_file", "leap_file"}; !slices.Equal(restart, want) {
+	if want := []string{"drift_file", "leap_file", "temperature_file"}; !slices.Equal(restart, want) {
 		t.Errorf("restart %q, want %q", restart, want)
 	}
-	if d.cfg.DriftFile != "" || d.cfg.LeapFile != cfg.LeapFile {
+	if d.cfg.DriftFile != "" || d.cfg.LeapFile != cfg.LeapFile || d.cfg.TemperatureFile != cfg.TemperatureFile {
 		t.Errorf("the files changed: drift %q leap %q", d.cfg.DriftFile, d.cfg.LeapFile)
 	}
 

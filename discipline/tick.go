@@ -165,7 +165,7 @@ const holdoverSigmas = 2.0
 func (d *Discipline) estErrorLocked() float64 {
 	e := d.est.PhaseSigma()
 	if d.holding() {
-		e *= holdoverSigmas
+		e = holdoverSigmas * math.Hypot(e, d.tempHoldError())
 	}
 	return d.withSourceError(e)
 }
@@ -230,7 +230,14 @@ func (d *Discipline) measured(at time.Time) {
 
 // boundAt is the error bound at clock reading now, in seconds.
 func (d *Discipline) boundAt(now time.Time) float64 {
-	return d.dispBase + d.dispRate*max(now.Sub(d.dispAt).Seconds(), 0)
+	return d.holdBase() + d.dispRate*max(now.Sub(d.dispAt).Seconds(), 0)
+}
+
+// holdBase is the bound's base: in holdover it includes the temperature
+// model's uncertainty of the change since the loss, which grows with the
+// temperature's excursion rather than with time.
+func (d *Discipline) holdBase() float64 {
+	return d.dispBase + holdoverSigmas*d.tempHoldError()
 }
 
 // publish computes the ServerState to serve (see ServerState).
@@ -260,7 +267,7 @@ func (d *Discipline) publish(now time.Time) {
 		RefID:     ref,
 		// The bound fixed at the last measurement, growing from then on
 		// (see measured): every view evaluates it with DispersionAt.
-		RootDispersion: time.Duration(math.Ceil(d.dispBase * 1e9)),
+		RootDispersion: time.Duration(math.Ceil(d.holdBase() * 1e9)),
 		RefTime:        d.lastSample,
 		Updated:        d.dispAt,
 		DispersionRate: d.dispRate,

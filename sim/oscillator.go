@@ -26,11 +26,13 @@ type Oscillator struct {
 
 	walk float64 // current random-walk term
 	temp float64 // current temperature term
+
+	th *thermal // temperatures in degrees; nil when the run has none
 }
 
 // NewOscillator returns the oscillator the settings describe.
 func NewOscillator(s Settings, rng *rand.Rand) *Oscillator {
-	return &Oscillator{
+	o := &Oscillator{
 		baseFreq:   s.FreqOffsetPPM * 1e-6,
 		wander:     s.WanderPPM * 1e-6,
 		thermalTau: s.ThermalTau.Seconds(),
@@ -38,6 +40,30 @@ func NewOscillator(s Settings, rng *rand.Rand) *Oscillator {
 		dailyAmp:   s.TempDailyPPM * 1e-6,
 		rng:        rng,
 	}
+	if s.Thermal() {
+		// The sensor's noise from its own source, so that the
+		// oscillator's random walk is the same with and without it.
+		o.th = newThermal(s, rand.New(rand.NewPCG(uint64(s.Seed), 0x7e3d)))
+	}
+	return o
+}
+
+// SensorC is the SoC's temperature sensor's reading now, °C; ok is false
+// when the run models no temperatures.
+func (o *Oscillator) SensorC() (c float64, ok bool) {
+	if o.th == nil {
+		return 0, false
+	}
+	return o.th.reading(), true
+}
+
+// CrystalC is the crystal's temperature now, °C (NaN without a thermal
+// model).
+func (o *Oscillator) CrystalC() float64 {
+	if o.th == nil {
+		return math.NaN()
+	}
+	return o.th.crystC
 }
 
 // target is the temperature term's equilibrium at t seconds into the run.
@@ -72,11 +98,20 @@ func (o *Oscillator) advance(t, h float64) float64 {
 	inc := o.wander * math.Sqrt(h) * o.rng.NormFloat64()
 	intW := (o.walk + inc/2) * h
 	o.walk += inc
+	if o.th != nil {
+		intT += o.th.advance(t, h)
+	}
 	return o.baseFreq*h + intW + intT
 }
 
 // Frequency is the oscillator's current fractional frequency error.
-func (o *Oscillator) Frequency() float64 { return o.baseFreq + o.walk + o.temp }
+func (o *Oscillator) Frequency() float64 {
+	f := o.baseFreq + o.walk + o.temp
+	if o.th != nil {
+		f += o.th.freq
+	}
+	return f
+}
 
 // VirtualClock is a clock driven by an Oscillator on a virtual time base:
 // true time advances only when told, and the clock's reading is true time

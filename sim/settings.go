@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +52,17 @@ type Settings struct {
 	// (a sawtooth of ±half a tick, its qErr sent in TIM-TP once `gps
 	// configure` turns that on); 0 for ideal pulses.
 	ReceiverClockHz float64
+
+	// Temperatures in degrees (sim/thermal.go): the daily cycle's
+	// amplitude and the CPU load's profile (TempSteps in degrees count
+	// too); the crystal's parabola (turnover and curvature) and ageing;
+	// NoTempComp hands the discipline no readings, for comparison.
+	TempDailyC    float64
+	CPULoad       []Load
+	TurnoverC     float64
+	CurvePPMPerC2 float64
+	AgeingPPMDay  float64
+	NoTempComp    bool
 }
 
 // DefaultSettings are the defaults of `stratum1 sim`.
@@ -68,14 +80,19 @@ func DefaultSettings() Settings {
 		Start:            time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC),
 		Listen:           "127.0.0.1:1123",
 		HTTP:             "127.0.0.1:8123",
+		TurnoverC:        defaultTurnoverC,
+		CurvePPMPerC2:    defaultCurvePPMC2,
+		AgeingPPMDay:     defaultAgeingPPMDay,
 	}
 }
 
-// Step is a frequency change of SizePPM starting At into the run; with a
-// Ramp it builds up linearly over that time instead of at once (both then
-// pass through the thermal time constant).
+// Step is a frequency change of SizePPM, or a change of the SoC's
+// temperature of SizeC degrees, starting At into the run; with a Ramp it
+// builds up linearly over that time instead of at once (both then pass
+// through the thermal time constant).
 type Step struct {
 	SizePPM float64
+	SizeC   float64
 	At      time.Duration
 	Ramp    time.Duration
 }
@@ -92,6 +109,9 @@ func (s Step) String() string {
 	r := ""
 	if s.Ramp > 0 {
 		r = "/" + s.Ramp.String()
+	}
+	if s.SizeC != 0 {
+		return FormatDegrees(s.SizeC) + "@" + s.At.String() + r
 	}
 	return FormatPPM(s.SizePPM) + "@" + s.At.String() + r
 }
@@ -125,6 +145,15 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("max-clock-error %v ppm: must be in [0, 500] ppm", s.MaxClockErrorPPM)
 	case s.Peers < 0 || s.Peers > 16:
 		return fmt.Errorf("sim-peers %d: must be in [0, 16]", s.Peers)
+	case math.Abs(s.TempDailyC) > 40 || math.Abs(s.CurvePPMPerC2) > 1 || math.Abs(s.AgeingPPMDay) > 10 ||
+		math.Abs(s.TurnoverC) > 100:
+		return fmt.Errorf("temperature model: daily cycle %v °C (at most 40), curvature %v ppm/°C² (at most 1), ageing %v ppm/day (at most 10), turnover %v °C",
+			s.TempDailyC, s.CurvePPMPerC2, s.AgeingPPMDay, s.TurnoverC)
+	}
+	for _, st := range s.TempSteps {
+		if math.Abs(st.SizeC) > 60 {
+			return fmt.Errorf("temp-step %v: at most 60 degrees", st)
+		}
 	}
 	for _, w := range append(append(append(append([]Window(nil), s.Outages...), s.Unplugged...), s.WrongSecond...), s.PeersDown...) {
 		if w.At < 0 || w.Length <= 0 {
@@ -165,8 +194,10 @@ func ParseStep(s string) (Step, error) {
 	at, ramp, hasRamp := strings.Cut(rest, "/")
 	var st Step
 	var err error
-	if st.SizePPM, err = ParsePPM(size); err != nil {
-		return Step{}, err
+	if c, ok := parseDegrees(size); ok {
+		st.SizeC = c
+	} else if st.SizePPM, err = ParsePPM(size); err != nil {
+		return Step{}, fmt.Errorf("%q: want ppm, ppb or degrees (10C)", size)
 	}
 	if st.At, err = time.ParseDuration(at); err != nil {
 		return Step{}, fmt.Errorf("%q: start: %w", s, err)

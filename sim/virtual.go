@@ -44,6 +44,7 @@ func DisciplineConfig(s Settings) discipline.Config {
 	c := discipline.DefaultConfig()
 	c.DriftFile = s.DriftFile
 	c.LeapFile = ""
+	c.TemperatureFile = "" // the simulation hands its own readings
 	c.NMEALatency = s.NMEALatency
 	c.PPSError = max(s.PPSJitter, 10*time.Nanosecond)
 	c.MaxClockError = s.MaxClockErrorPPM
@@ -205,6 +206,9 @@ func RunVirtualTo(ctx context.Context, s Settings, log *slog.Logger, record io.W
 			}
 		}
 		clk.AdvanceTo(float64(k) + tickPhase)
+		if c, ok := clk.Oscillator().SensorC(); ok && !s.NoTempComp {
+			handle(appliance.TemperatureOf(clk.Now(), c))
+		}
 		if peers != nil {
 			handle(appliance.PeersOf(clk.Now(), peers.at(at, seconds(clk.Error()), clk.Now(), in(s.PeersDown, at))))
 		}
@@ -249,8 +253,37 @@ func RunVirtualTo(ctx context.Context, s Settings, log *slog.Logger, record io.W
 	sum.PPSSamples = pc.Samples
 	sum.PPSRejected = pc.Rejected
 	sum.PPSFlywheeled = pc.Flywheeled
+	if tc := v.Temp; tc.Samples > 0 {
+		sum.TempSamples, sum.TempMinC, sum.TempMaxC = tc.Samples, tc.MinC, tc.MaxC
+		sum.TempCurveErr = curveError(s, tc)
+	}
 	sum.WallSeconds = time.Since(wall).Seconds()
 	return sum, tr, nil
+}
+
+// curveError compares the learnt curve (the correction, which cancels the
+// crystal's error) with the simulated crystal's over the range the model
+// saw: the largest difference of their changes from the range's middle,
+// as a share of the simulated curve's span over the range.
+func curveError(s Settings, tc discipline.TempStats) float64 {
+	learnt := func(c float64) float64 {
+		x := (c - tc.RefC) / 10
+		return -(tc.Coef[1]*x + tc.Coef[2]*x*x)
+	}
+	mid := (tc.MinC + tc.MaxC) / 2
+	var worst, lo, hi float64
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for i := 0; i <= 20; i++ {
+		c := tc.MinC + (tc.MaxC-tc.MinC)*float64(i)/20
+		want := s.CurvePPM(c) - s.CurvePPM(mid)
+		got := learnt(c) - learnt(mid)
+		worst = max(worst, math.Abs(got-want))
+		lo, hi = min(lo, want), max(hi, want)
+	}
+	if hi-lo <= 0 {
+		return math.Inf(1)
+	}
+	return worst / (hi - lo)
 }
 
 // wrongAfter is the clock error past which a synchronised served state
@@ -309,6 +342,15 @@ type Summary struct {
 	StateChanges []StateChange `json:"state_changes"`
 	ServedS      int           `json:"served_s"`
 	ServedWrongS int           `json:"served_wrong_s"`
+
+	// The temperature compensation at the end: observations learnt,
+	// the range of temperatures seen, and the learnt curve's largest
+	// error against the simulated one over that range, as a share of the
+	// simulated curve's change across it.
+	TempSamples  int     `json:"temp_samples,omitempty"`
+	TempMinC     float64 `json:"temp_min_c,omitempty"`
+	TempMaxC     float64 `json:"temp_max_c,omitempty"`
+	TempCurveErr float64 `json:"temp_curve_err,omitempty"`
 }
 
 // SettingsJSON is Settings with units, as the flags take them.
@@ -334,6 +376,12 @@ type SettingsJSON struct {
 	Start         string   `json:"start"`
 	Peers         int      `json:"sim_peers,omitempty"`
 	PeersDown     []string `json:"peers_down,omitempty"`
+
+	TempDailyC string   `json:"temp_daily_c,omitempty"`
+	CPULoad    []string `json:"cpu_load,omitempty"`
+	Curve      string   `json:"crystal_curve,omitempty"`
+	Ageing     string   `json:"ageing_per_day,omitempty"`
+	NoTempComp bool     `json:"no_tempcomp,omitempty"`
 }
 
 // JSON returns the settings with their units.
@@ -367,7 +415,20 @@ func (s Settings) JSON() SettingsJSON {
 		Start:         s.Start.Format(time.RFC3339),
 		Peers:         s.Peers,
 		PeersDown:     strs(len(s.PeersDown), func(i int) string { return s.PeersDown[i].String() }),
+		TempDailyC:    thermalOnly(s, FormatDegrees(s.TempDailyC)),
+		CPULoad:       strs(len(s.CPULoad), func(i int) string { return s.CPULoad[i].String() }),
+		Curve:         thermalOnly(s, fmt.Sprintf("%gppm/C²@%gC", s.CurvePPMPerC2, s.TurnoverC)),
+		Ageing:        thermalOnly(s, FormatPPM(s.AgeingPPMDay)),
+		NoTempComp:    s.NoTempComp,
 	}
+}
+
+// thermalOnly is v when the run models temperatures, "" otherwise.
+func thermalOnly(s Settings, v string) string {
+	if !s.Thermal() {
+		return ""
+	}
+	return v
 }
 
 // Lock criterion: the RMS of the clock error over a 60 s window.

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -135,4 +136,17 @@ func (c *WallClock) SetSync(synced bool, est, max time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.vc.SetSync(synced, est, max)
+}
+
+// SensorC reads the simulated SoC's temperature sensor now, °C; an error
+// when the settings model no temperatures.
+func (c *WallClock) SensorC() (float64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.atLocked(time.Now())
+	v, ok := c.vc.osc.SensorC()
+	if !ok {
+		return 0, errors.New("simulated temperature: the run models none")
+	}
+	return v, nil
 }

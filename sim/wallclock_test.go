@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -57,5 +58,19 @@ func TestWallClockCorrectionsTakeEffectAtOnce(t *testing.T) {
 	}
 	if got := c.At(probe).Sub(r0); got < time.Second-time.Microsecond || got > time.Second+time.Microsecond {
 		t.Errorf("reading moved by %v after a 1 s step", got)
+	}
+}
+
+// The real-time simulation's sensor reads the simulated SoC, in the
+// sensor's half-degree steps; a run without temperatures has none.
+func TestWallClockSensor(t *testing.T) {
+	s := DefaultSettings()
+	if _, err := NewWallClock(s, NewOscillator(s, rand.New(rand.NewPCG(1, 2)))).SensorC(); err == nil {
+		t.Error("a run without temperatures has a sensor")
+	}
+	s.CPULoad = []Load{{Share: 0.5}}
+	c, err := NewWallClock(s, NewOscillator(s, rand.New(rand.NewPCG(1, 2)))).SensorC()
+	if err != nil || math.Abs(c-55) > 1 || c != math.Round(c*2)/2 {
+		t.Errorf("sensor reads %v, %v; want about 55 °C (idle 45, half load 10 more) in half degrees", c, err)
 	}
 }

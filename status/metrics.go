@@ -30,6 +30,9 @@ type collector struct {
 	nts                                                           *prometheus.Desc
 	peerOffset, peerDelay, peerJitter, peerReach, peerStratum     *prometheus.Desc
 	peerSelected                                                  *prometheus.Desc
+
+	temp, tempErrors, tempSamples, tempSigma, tempSlope, tempCoef *prometheus.Desc
+	tempRef                                                       *prometheus.Desc
 }
 
 // NewCollector returns a Prometheus collector reading p once per scrape,
@@ -102,6 +105,14 @@ func newCollector(get func() (Snapshot, bool)) *collector {
 		peerReach:    d("peer_reach", "Reach register of a time source (0-255).", "peer"),
 		peerStratum:  d("peer_stratum", "Stratum of a time source.", "peer"),
 		peerSelected: d("peer_selected", "1 for the source the clock is steered to, 0 for the others.", "peer"),
+
+		temp:        d("temperature_celsius", "The SoC's temperature, last reading."),
+		tempErrors:  d("temperature_read_errors_total", "Temperature readings that failed or were absurd."),
+		tempSamples: d("tempcomp_samples", "Observations the crystal's temperature curve was fitted to."),
+		tempSigma:   d("tempcomp_sigma_ppm", "Uncertainty of the learnt curve's change across the temperatures seen, ppm."),
+		tempSlope:   d("tempcomp_slope_ppm_per_celsius", "Slope of the learnt curve at the crystal's temperature."),
+		tempCoef:    d("tempcomp_coefficient_ppm", "The learnt curve a + b·x + c·x², x = (T - ref)/10 °C, by term.", "term"),
+		tempRef:     d("tempcomp_reference_celsius", "The temperature the learnt curve is centred on (ref)."),
 	}
 }
 
@@ -116,6 +127,7 @@ func (c *collector) descs() []*prometheus.Desc {
 		c.ppsPulses, c.ppsMissed, c.ppsRejected, c.ppsJitter, c.ppsLastEdge,
 		c.requests, c.replies, c.kod, c.dropped, c.access, c.nts,
 		c.peerOffset, c.peerDelay, c.peerJitter, c.peerReach, c.peerStratum, c.peerSelected,
+		c.temp, c.tempErrors, c.tempSamples, c.tempSigma, c.tempSlope, c.tempCoef, c.tempRef,
 	}
 }
 
@@ -237,6 +249,22 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	byReason(c.dropped, s.Server.Dropped)
 	byReason(c.access, s.Server.Access)
 	byReason(c.nts, s.Server.NTS)
+
+	if t := s.Temperature; t != nil {
+		if t.Celsius != nil {
+			gauge(c.temp, *t.Celsius)
+		}
+		counter(c.tempErrors, t.ReadErrors)
+		gauge(c.tempSamples, float64(t.Samples))
+		if t.Active {
+			gauge(c.tempSigma, t.SigmaPPM)
+			gauge(c.tempSlope, t.SlopePPMPerC)
+			for i, term := range []string{"a", "b", "c"} {
+				gauge(c.tempCoef, t.Coefficients[i], term)
+			}
+			gauge(c.tempRef, t.RefCelsius)
+		}
+	}
 
 	peers := make(map[string]bool, len(s.Peers))
 	for _, pe := range s.Peers {

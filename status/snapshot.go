@@ -24,6 +24,29 @@ type Snapshot struct {
 	PPS    PPS     `json:"pps"`
 	Peers  []Peer  `json:"peers"`
 	Server Server  `json:"server"`
+
+	// Temperature is the SoC's temperature and the crystal's learnt
+	// curve, nil when no temperature is read.
+	Temperature *Temperature `json:"temperature,omitempty"`
+}
+
+// Temperature is the temperature compensation: the SoC's temperature, the
+// crystal's as estimated from it, and the learnt frequency curve
+// f(T) = a + b·x + c·x², x = (T - ref)/10 °C, in ppm of correction.
+type Temperature struct {
+	Celsius        *float64   `json:"celsius,omitempty"`         // last reading; nil before the first
+	CrystalCelsius *float64   `json:"crystal_celsius,omitempty"` // the smoothed reading the curve is read at
+	Readings       uint64     `json:"readings"`
+	ReadErrors     uint64     `json:"read_errors"` // readings that failed or were absurd
+	Samples        int        `json:"samples"`     // observations the curve was fitted to
+	Active         bool       `json:"active"`      // the curve is fed forward
+	RefCelsius     float64    `json:"ref_celsius"`
+	Coefficients   [3]float64 `json:"coefficients_ppm"` // a, b, c
+	SigmaPPM       float64    `json:"sigma_ppm"`        // uncertainty of the curve's change across the range seen
+	SlopePPMPerC   float64    `json:"slope_ppm_per_c"`  // at the crystal's temperature
+	MinCelsius     float64    `json:"min_celsius"`      // range seen while learning
+	MaxCelsius     float64    `json:"max_celsius"`
+	AppliedPPM     float64    `json:"applied_ppm"` // feed-forward applied since it began
 }
 
 // System is what the daemon serves and how its clock is doing.

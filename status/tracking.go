@@ -57,6 +57,9 @@ func WriteTracking(w io.Writer, s Snapshot) {
 	line("Source", "%s", orDash(s.Source))
 	line("Missed pulses", "%d, holdover entered %d times", sys.MissedPulses, sys.HoldoverEntries)
 	line("Outliers", "%d samples rejected", sys.RejectedSamples)
+	if t := s.Temperature; t != nil {
+		writeTemperature(line, t)
+	}
 	if s.PPS.Device != "" || s.PPS.State != "" {
 		pps := fmt.Sprintf("%s on %s (%s)", orDash(s.PPS.State), orDash(s.PPS.Device), orDash(s.PPS.Backend))
 		if s.PPS.Pulses > 0 {
@@ -82,6 +85,27 @@ func WriteTracking(w io.Writer, s Snapshot) {
 		line("Clock", "NOT adjusted (--no-clock-adjust): the daemon only watches")
 	}
 	line("Uptime", "%s (version %s)", roughDuration(s.Uptime), orDash(s.Version))
+}
+
+// writeTemperature prints the temperature and the learnt curve.
+func writeTemperature(line func(string, string, ...any), t *Temperature) {
+	temp := "no reading"
+	if t.Celsius != nil {
+		temp = fmt.Sprintf("%.1f °C (crystal %.1f °C)", *t.Celsius, *t.CrystalCelsius)
+	}
+	if t.ReadErrors > 0 {
+		temp += fmt.Sprintf(", %d failed readings", t.ReadErrors)
+	}
+	line("Temperature", "%s", temp)
+	switch {
+	case t.Samples == 0:
+		line("Temp. model", "learning (nothing yet)")
+	case !t.Active:
+		line("Temp. model", "learning (%d samples)", t.Samples)
+	default:
+		line("Temp. model", "%.3f ppm/°C here, ±%.3f ppm over %.1f..%.1f °C, %d samples", t.SlopePPMPerC, t.SigmaPPM, t.MinCelsius, t.MaxCelsius, t.Samples)
+		line("Temp. curve", "%.3f %+.4f·x %+.4f·x² ppm, x = (T - %.1f °C)/10", t.Coefficients[0], t.Coefficients[1], t.Coefficients[2], t.RefCelsius)
+	}
 }
 
 // sumCounts is the total of counts by kind.

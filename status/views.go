@@ -2,6 +2,7 @@ package status
 
 import (
 	"maps"
+	"math"
 	"time"
 
 	"stratum1/discipline"
@@ -53,6 +54,24 @@ func PPSView(s pps.Status) PPS {
 		Rejected: maps.Clone(s.Counters.Rejected), Samples: s.Counters.Samples,
 		Precision: s.Precision, LabelOffset: s.LabelOffset, LabelVerified: s.LabelVerified,
 	}
+}
+
+// TemperatureView maps the temperature compensation's state and the
+// daemon's count of failed readings; nil when there is nothing to show.
+func TemperatureView(st discipline.TempStats, readErrors uint64) *Temperature {
+	if st.Readings == 0 && st.Bad == 0 && readErrors == 0 && st.Samples == 0 {
+		return nil
+	}
+	t := &Temperature{
+		Readings: st.Readings, ReadErrors: readErrors + st.Bad, Samples: st.Samples, Active: st.Ready,
+		RefCelsius: st.RefC, Coefficients: st.Coef, SigmaPPM: st.SigmaPPM, SlopePPMPerC: st.SlopePPMPerC,
+		MinCelsius: st.MinC, MaxCelsius: st.MaxC, AppliedPPM: st.AppliedPPM,
+	}
+	if !math.IsNaN(st.TemperatureC) {
+		c, s := st.TemperatureC, st.SmoothedC
+		t.Celsius, t.CrystalCelsius = &c, &s
+	}
+	return t
 }
 
 // SystemView maps the discipline's numbers; what is served (stratum,

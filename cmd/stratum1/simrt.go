@@ -46,6 +46,9 @@ func runRealtimeSim(ctx context.Context, s sim.Settings, rt realtimeFlags, stdou
 	}
 	// ClockAdjust: the discipline does steer a clock here, the simulated one.
 	hw := appliance.Hardware{Clock: clock, ServeTime: clock.At, GPS: reader, ClockAdjust: true}
+	if s.Thermal() && !s.NoTempComp {
+		hw.Temperature = clock.SensorC
+	}
 	if !s.NoPPS {
 		pulses := sim.NewPulseSource(s, clock)
 		hw.OpenPPS = func() (pps.Source, error) { return pulses, nil }
