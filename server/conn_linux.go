@@ -357,14 +357,17 @@ func (w *worker) serveControl() {
 }
 
 // preciseTimers lowers the timer slack of the calling thread (50 us by
-// default, as long as the waits of the coalescer) and returns a function
-// that restores it.
+// default, as long as the waits of the coalescer) to the least the kernel
+// allows, 1 ns, and returns a function that restores it. A realtime
+// thread has no slack; the shipped unit runs the daemon at normal
+// priority, where the slack is all that stretches a wait beyond what the
+// scheduler's other work does.
 func preciseTimers() (restore func()) {
 	old, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
 	if err != nil {
 		return func() {}
 	}
-	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(time.Microsecond), 0, 0, 0)
+	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0)
 	return func() { _ = unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(old), 0, 0, 0) }
 }
 

@@ -240,3 +240,15 @@ func SendOne(fd uintptr, b *Batch, i, flags int) syscall.Errno {
 	_, _, errno := unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&b.Hdrs[i].Msg)), uintptr(flags))
 	return errno
 }
+
+// SendOneNow calls sendmsg for message i of b with MSG_DONTWAIT, so that
+// it cannot block (a full send buffer is EAGAIN), and as a raw system call:
+// without the runtime's bookkeeping for a call that may block (entersyscall
+// and exitsyscall, a few hundred instructions), which a call that returns
+// at once does not need. It is for a thread that sends one datagram at a
+// time and stamps each just before: the bookkeeping would also lie between
+// the stamp and the kernel.
+func SendOneNow(fd uintptr, b *Batch, i, flags int) syscall.Errno {
+	_, _, errno := unix.RawSyscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&b.Hdrs[i].Msg)), uintptr(flags|unix.MSG_DONTWAIT))
+	return errno
+}
