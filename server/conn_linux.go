@@ -161,8 +161,9 @@ func (w *worker) serve() error {
 		defer preciseTimers()()
 	}
 	yielded := time.Now()
+	held := false
 	for !w.stop.Load() {
-		if !w.recv(unix.MSG_WAITFORONE) {
+		if !w.recv(held) {
 			if w.ts.busy {
 				w.readTxStamps()
 				w.shared.publish(&w.c)
@@ -190,17 +191,28 @@ func (w *worker) serve() error {
 		}
 		w.rx.ResetRecv(w.nrx) // the kernel shrank only the fields it filled
 		w.shared.publish(&w.c)
+		held = false
 		if d := w.gather.hold(w.userRx, w.nrx); d > 0 {
 			sleep(d)
+			held = true
 		}
 	}
 	return nil
 }
 
 // recv receives a batch, blocking until the first datagram, and reports
-// whether there is one to process.
-func (w *worker) recv(flags int) bool {
-	n, errno := mmsg.Recv(uintptr(w.fd), w.rx, batchLen, flags)
+// whether there is one to process. After a coalescing wait (held) the
+// requests are most likely queued already: a raw non-blocking recvmmsg
+// takes them without the runtime's bookkeeping for a blocking call, and
+// only an empty queue falls back to blocking.
+func (w *worker) recv(held bool) bool {
+	n, errno := 0, unix.EAGAIN
+	if held {
+		n, errno = mmsg.RecvNow(uintptr(w.fd), w.rx, batchLen, 0)
+	}
+	if errno == unix.EAGAIN {
+		n, errno = mmsg.Recv(uintptr(w.fd), w.rx, batchLen, unix.MSG_WAITFORONE)
+	}
 	w.userRx = time.Now()
 	if errno != 0 || n <= 0 {
 		// EAGAIN after SO_RCVTIMEO, EINTR, ENOMEM, a pending ICMP
@@ -371,9 +383,18 @@ func preciseTimers() (restore func()) {
 	return func() { _ = unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(old), 0, 0, 0) }
 }
 
-// sleep waits d on the calling thread, which the worker owns.
+// sleep waits d on the calling thread, which the worker owns, as a raw
+// system call: the runtime's bookkeeping for a blocking call would let
+// sysmon take the worker's P after 20 us and wake another thread to look
+// for work (two context switches per wait, on the worker's CPU). Holding
+// the P for at most the coalescing limit (1 ms) is harmless: Run gives
+// every worker a P of its own (reserveProcs).
 func sleep(d time.Duration) {
 	ts := unix.NsecToTimespec(int64(d))
-	for unix.Nanosleep(&ts, &ts) == unix.EINTR {
+	for {
+		_, _, errno := unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), uintptr(unsafe.Pointer(&ts)), 0)
+		if errno != unix.EINTR {
+			return
+		}
 	}
 }

@@ -177,6 +177,13 @@ func Recv(fd uintptr, b *Batch, n, flags int) (int, syscall.Errno) {
 	return int(r), errno
 }
 
+// RecvNow calls recvmmsg with MSG_DONTWAIT as a raw system call (see
+// SendOneNow): it returns at once, EAGAIN when nothing is queued.
+func RecvNow(fd uintptr, b *Batch, n, flags int) (int, syscall.Errno) {
+	r, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.Hdrs[0])), uintptr(n), uintptr(flags|unix.MSG_DONTWAIT), 0, 0)
+	return int(r), errno
+}
+
 // Send calls sendmmsg for messages [from, to) of b. The kernel reports an
 // error only when the first of them fails.
 func Send(fd uintptr, b *Batch, from, to, flags int) (int, syscall.Errno) {
