@@ -353,6 +353,24 @@ for s in ("stratum1", "responder"):
 if ratios:
     lines.append("")
     lines.extend(ratios)
+# Paired: run r of a server and run r of chronyd were measured minutes
+# apart, under nearly the same load; counted only when both lost under 1%
+# at 48k/s (a server starved of its CPU by other work batches whatever
+# queued, and its CPU per reply then measures the neighbours).
+for s in ("stratum1", "responder"):
+    if s not in res or "chronyd" not in res:
+        continue
+    pairs, starved = [], 0
+    for r in range(1, runs+1):
+        a, b = load(s, f"48k-{r}"), load("chronyd", f"48k-{r}")
+        if not a or not b or not a.get("cpu_per_reply_ns") or not b.get("cpu_per_reply_ns"):
+            continue
+        if a["loss_pct"] >= 1 or b["loss_pct"] >= 1:
+            starved += 1
+            continue
+        pairs.append(a["cpu_per_reply_ns"] / b["cpu_per_reply_ns"])
+    lines.append("CPU per reply, %s / chronyd, run by run with <1%% loss for both: %s (%d of %d runs; %d starved)" % (
+        names[s], ", ".join("%.2f" % v for v in pairs) + (" (median %.2f)" % statistics.median(pairs) if pairs else "none"), len(pairs), runs, starved))
 for s in ("stratum1", "responder"):
     if s in res and "chronyd" in res and res[s]["spread"] and res["chronyd"]["spread"]:
         lines.append("Timestamp spread p1..p99, %s / chronyd: %.2f" % (names[s], statistics.median(res[s]["spread"]) / statistics.median(res["chronyd"]["spread"])))
