@@ -388,13 +388,10 @@ func preciseTimers() (restore func()) {
 // sysmon take the worker's P after 20 us and wake another thread to look
 // for work (two context switches per wait, on the worker's CPU). Holding
 // the P for at most the coalescing limit (1 ms) is harmless: Run gives
-// every worker a P of its own (reserveProcs).
+// every worker a P of its own (reserveProcs). A signal ends the wait
+// early (the runtime's preemption request, when a garbage collection
+// needs every P stopped), which only makes the batch smaller.
 func sleep(d time.Duration) {
 	ts := unix.NsecToTimespec(int64(d))
-	for {
-		_, _, errno := unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), uintptr(unsafe.Pointer(&ts)), 0)
-		if errno != unix.EINTR {
-			return
-		}
-	}
+	_, _, _ = unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
 }
