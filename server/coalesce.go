@@ -38,9 +38,6 @@ const (
 // hold records a batch of n requests received at now and returns how long
 // to wait before receiving again (0: receive at once).
 func (c *coalescer) hold(now time.Time, n int) time.Duration {
-	if c.max <= 0 {
-		return 0
-	}
 	c.count += n
 	if el := now.Sub(c.windowStart); el >= coalesceWindow || el < 0 {
 		if el > 0 && !c.windowStart.IsZero() {
@@ -48,8 +45,25 @@ func (c *coalescer) hold(now time.Time, n int) time.Duration {
 		}
 		c.windowStart, c.count = now, 0
 	}
+	if c.max <= 0 {
+		return 0
+	}
 	if c.perSecond*c.max.Seconds() < coalesceMin || n >= coalesceBatch {
 		return 0
 	}
 	return min(c.max, time.Duration(coalesceBatch/c.perSecond*1e9))
 }
+
+// busyRate is the arrival rate on a socket above which its worker waits
+// for the next request in a raw system call (see worker.recv): requests
+// then come at least every millisecond, and the worker passes through
+// the scheduler every few.
+const busyRate = 1000
+
+// busy reports whether requests arrived at busyRate or more in the last
+// measured window.
+func (c *coalescer) busy() bool { return c.perSecond >= busyRate }
+
+// idle forgets the measured rate, after a receive that found nothing: the
+// load stopped, or a signal interrupted the wait.
+func (c *coalescer) idle() { c.perSecond = 0 }

@@ -205,13 +205,32 @@ func (w *worker) serve() error {
 // requests are most likely queued already: a raw non-blocking recvmmsg
 // takes them without the runtime's bookkeeping for a blocking call, and
 // only an empty queue falls back to blocking.
+//
+// A busy worker (busyRate) blocks in a raw recvmmsg too. Through the
+// runtime's blocking-call path, sysmon takes the P of a worker blocked
+// for more than 20 us and wakes another thread to look for work, which
+// runs on the worker's CPU while the next request arrives (at normal
+// priority it can be scheduled between a reply's clock reading and its
+// send) and costs about 500 instructions and a futex wakeup per request.
+// The raw call holds the P (Run gives each worker its own): the runtime's
+// preemption signal, sent when a garbage collection needs every P, ends
+// the call with EINTR (always, for a socket with SO_RCVTIMEO), and so
+// does the receive timeout. A receive that finds nothing marks the worker
+// idle, so that a worker whose load stopped blocks the ordinary way.
 func (w *worker) recv(held bool) bool {
 	n, errno := 0, unix.EAGAIN
 	if held {
 		n, errno = mmsg.RecvNow(uintptr(w.fd), w.rx, batchLen, 0)
 	}
 	if errno == unix.EAGAIN {
-		n, errno = mmsg.Recv(uintptr(w.fd), w.rx, batchLen, unix.MSG_WAITFORONE)
+		if w.gather.busy() {
+			n, errno = mmsg.RecvRaw(uintptr(w.fd), w.rx, batchLen, unix.MSG_WAITFORONE)
+			if errno != 0 || n <= 0 {
+				w.gather.idle()
+			}
+		} else {
+			n, errno = mmsg.Recv(uintptr(w.fd), w.rx, batchLen, unix.MSG_WAITFORONE)
+		}
 	}
 	w.userRx = time.Now()
 	if errno != 0 || n <= 0 {

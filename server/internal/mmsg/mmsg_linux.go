@@ -184,6 +184,16 @@ func RecvNow(fd uintptr, b *Batch, n, flags int) (int, syscall.Errno) {
 	return int(r), errno
 }
 
+// RecvRaw calls recvmmsg as a raw system call, without telling the
+// runtime that the thread may block: the goroutine keeps its P while it
+// waits. For a caller that owns a P of its own and whose socket has
+// SO_RCVTIMEO, so that a signal (the runtime's preemption request) always
+// ends the call with EINTR.
+func RecvRaw(fd uintptr, b *Batch, n, flags int) (int, syscall.Errno) {
+	r, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.Hdrs[0])), uintptr(n), uintptr(flags), 0, 0)
+	return int(r), errno
+}
+
 // Send calls sendmmsg for messages [from, to) of b. The kernel reports an
 // error only when the first of them fails.
 func Send(fd uintptr, b *Batch, from, to, flags int) (int, syscall.Errno) {
