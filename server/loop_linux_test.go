@@ -265,3 +265,39 @@ func TestHeldRequestKeepsItsArrivalTime(t *testing.T) {
 	}
 	t.Fatal("in 5 tries no request arrived while the worker waited")
 }
+
+// TestGCDoesNotWaitForABusyWorker checks that a worker waiting in its raw
+// receive (after a load of a few thousand requests/s, see worker.recv) keeps no
+// garbage collection waiting: the runtime's preemption signal ends the
+// wait with EINTR, long before the socket's receive timeout (250 ms)
+// would.
+func TestGCDoesNotWaitForABusyWorker(t *testing.T) {
+	r := startResponder(t, syncedState(), 1, []string{"127.0.0.1:0"})
+	c, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(c)
+	a := r.Addrs()[0]
+	to := &unix.SockaddrInet4{Port: int(a.Port()), Addr: a.Addr().As4()}
+	req := request(4, ntp.ModeClient, 48)
+	for try := 0; try < 5; try++ {
+		// Five requests a millisecond for 40 ms, four rate windows: a
+		// sleep of the test lasts about a millisecond on a loaded machine.
+		for deadline := time.Now().Add(40 * time.Millisecond); time.Now().Before(deadline); {
+			for i := 0; i < 5; i++ {
+				if err := unix.Sendto(c, req, 0, to); err != nil {
+					t.Fatal(err)
+				}
+			}
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(2 * time.Millisecond) // the worker now waits for the next
+		start := time.Now()
+		runtime.GC()
+		if el := time.Since(start); el < 150*time.Millisecond {
+			return
+		}
+	}
+	t.Fatal("in 5 tries every garbage collection took 150 ms or more: held up by the worker's receive")
+}
