@@ -23,33 +23,58 @@
 #
 # Usage: scripts/bench.sh            (RUNS=3 DUR=5s by default)
 # The whole run is bounded by BENCH_TIMEOUT seconds (default 3600).
+# It prints two tables: the shipped configuration (every server at normal
+# priority) first, then every server under SCHED_FIFO (see BENCH_MODES).
 set -eu
 
 if [ -z "${BENCH_IN_NETNS:-}" ]; then
 	OUT=${OUT:-$(mktemp -d /tmp/stratum1-bench.XXXXXX)}
-	export OUT
 	mkdir -p "$OUT"
-	: >"$OUT/rt.pids"
-	# timeout signals its whole process group: every server started below.
-	timeout "${BENCH_TIMEOUT:-3600}" unshare -rn env BENCH_IN_NETNS=1 sh "$0" "$@" &
-	inner=$!
-	# Each server runs SCHED_FIFO (priority 20, as chronyd -P 20 or
-	# ntpd -N would run it), so that what else runs on this shared machine
-	# does not preempt it and the columns compare the servers, not their
-	# neighbours. Setting it needs CAP_SYS_NICE, which the namespace lacks:
-	# the script inside names each server's pid in rt.pids, this loop
-	# raises it (every thread). BENCH_RT=0 leaves them at normal priority.
-	raised=0
-	while kill -0 "$inner" 2>/dev/null; do
-		while [ "$raised" -lt "$(wc -l <"$OUT/rt.pids")" ]; do
-			raised=$((raised + 1))
-			pid=$(sed -n "${raised}p" "$OUT/rt.pids")
-			[ "${BENCH_RT:-1}" = 1 ] && chrt -a -f -p 20 "$pid" >/dev/null 2>&1 || true
+	# Two configurations, each a table: "shipped", every server at normal
+	# priority as it runs in production (deploy/systemd/stratum1.service
+	# has RestrictRealtime=yes; chronyd and ntpd run without -P or -N by
+	# default), first; then "fifo", every server SCHED_FIFO priority 20
+	# (as chronyd -P 20 or ntpd -N would run it), so that what else runs
+	# on this shared machine does not preempt it. BENCH_MODES picks one or
+	# both; BENCH_RT=0 or 1, as before, means shipped or fifo alone.
+	case ${BENCH_RT:-} in
+	0) modes=shipped ;;
+	1) modes=fifo ;;
+	*) modes=${BENCH_MODES:-"shipped fifo"} ;;
+	esac
+	# The whole run, both configurations, is bounded by one deadline.
+	deadline=$(($(date +%s) + ${BENCH_TIMEOUT:-3600}))
+	status=0
+	for mode in $modes; do
+		case $mode in
+		shipped) rt=0 title="Shipped configuration: normal priority (SCHED_OTHER), no realtime" ;;
+		fifo) rt=1 title="SCHED_FIFO priority 20 (chrt -a -f -p 20 on each server)" ;;
+		*) echo "BENCH_MODES: unknown mode $mode (shipped, fifo)" >&2; exit 2 ;;
+		esac
+		left=$((deadline - $(date +%s)))
+		[ "$left" -gt 0 ] || { echo "BENCH_TIMEOUT reached before $mode" >&2; exit 1; }
+		mkdir -p "$OUT/$mode"
+		: >"$OUT/$mode/rt.pids"
+		# timeout signals its whole process group: every server started below.
+		OUT="$OUT/$mode" BENCH_RT=$rt timeout "$left" unshare -rn env BENCH_IN_NETNS=1 BENCH_TITLE="$title" sh "$0" "$@" &
+		inner=$!
+		# Setting SCHED_FIFO needs CAP_SYS_NICE, which the namespace
+		# lacks: the script inside names each server's pid in rt.pids,
+		# this loop raises it (every thread).
+		raised=0
+		while kill -0 "$inner" 2>/dev/null; do
+			while [ "$raised" -lt "$(wc -l <"$OUT/$mode/rt.pids")" ]; do
+				raised=$((raised + 1))
+				pid=$(sed -n "${raised}p" "$OUT/$mode/rt.pids")
+				[ "$rt" = 1 ] && chrt -a -f -p 20 "$pid" >/dev/null 2>&1 || true
+			done
+			sleep 0.2
 		done
-		sleep 0.2
+		wait "$inner" || status=$?
 	done
-	wait "$inner"
-	exit $?
+	echo
+	echo "raw results: $OUT"
+	exit "$status"
 fi
 ip link set lo up
 
@@ -227,18 +252,23 @@ bench() { # name tag rate duration
 	timeout 120 taskset -c "$CPU_GEN" "$OUT/stratum1" bench --quiet --json --pid "$PID" --rate "$3" --duration "$4" 127.0.0.1:123 >"$OUT/$1-$2.json"
 }
 
-for s in $SERVERS; do
-	if [ "$s" = ntpd ] && [ ! -x "$NTPD" ]; then
-		echo "ntpd: $NTPD missing, skipped" >&2
-		continue
-	fi
-	if ! start_server "$s"; then
-		echo "$s: never synchronised, not measured (log: $OUT/$s.log)" >&2
-		stop_server "$s"
-		continue
-	fi
-	echo "$s (pid $PID): $RUNS runs" >&2
-	for run in $(seq 1 "$RUNS"); do
+# Runs interleave the servers (run 1 of each, then run 2 of each, ...),
+# each server started afresh for its run, so that the load of this shared
+# machine, which drifts over minutes, falls on every column alike and the
+# ratios compare servers measured side by side.
+for run in $(seq 1 "$RUNS"); do
+	for s in $SERVERS; do
+		if [ "$s" = ntpd ] && [ ! -x "$NTPD" ]; then
+			echo "ntpd: $NTPD missing, skipped" >&2
+			continue
+		fi
+		if ! start_server "$s"; then
+			echo "$s: never synchronised, not measured (log: $OUT/$s.log)" >&2
+			stop_server "$s"
+			continue
+		fi
+		echo "$s (pid $PID): run $run of $RUNS, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+		cut -d' ' -f1-3 /proc/loadavg >"$OUT/$s-load-$run.txt"
 		bench "$s" "48k-$run" 48000 "$DUR"
 		bench "$s" "10k-$run" 10000 "$DUR"
 		best=0
@@ -250,14 +280,14 @@ for s in $SERVERS; do
 		done
 		echo "$best" >"$OUT/$s-max-$run.txt"
 		bench "$s" "flood-$run" 0 3s
+		# Still synchronised after the load? (A server that lost its
+		# sync would have been measured answering with leap 3.)
+		case $s in
+		stratum1) sim_locked && echo "$s: still locked" >&2 || echo "$s: NOT locked after run $run" >&2 ;;
+		ntpd) ntpd_synced && echo "$s: still synchronised" >&2 || echo "$s: NOT synchronised after run $run" >&2 ;;
+		esac
+		stop_server "$s"
 	done
-	# Still synchronised after the load? (A server that lost its sync
-	# would have been measured answering with leap 3.)
-	case $s in
-	stratum1) sim_locked && echo "$s: still locked" >&2 || echo "$s: NOT locked after the runs" >&2 ;;
-	ntpd) ntpd_synced && echo "$s: still synchronised" >&2 || echo "$s: NOT synchronised after the runs" >&2 ;;
-	esac
-	stop_server "$s"
 done
 
 python3 - "$OUT" "$RUNS" <<'PY'
@@ -323,6 +353,37 @@ for s in ("stratum1", "responder"):
 if ratios:
     lines.append("")
     lines.extend(ratios)
+# Paired: run r of a server and run r of chronyd were measured minutes
+# apart, under nearly the same load; counted only when both lost under 1%
+# at 48k/s (a server starved of its CPU by other work batches whatever
+# queued, and its CPU per reply then measures the neighbours).
+for s in ("stratum1", "responder"):
+    if s not in res or "chronyd" not in res:
+        continue
+    pairs, starved = [], 0
+    for r in range(1, runs+1):
+        a, b = load(s, f"48k-{r}"), load("chronyd", f"48k-{r}")
+        if not a or not b or not a.get("cpu_per_reply_ns") or not b.get("cpu_per_reply_ns"):
+            continue
+        if a["loss_pct"] >= 1 or b["loss_pct"] >= 1:
+            starved += 1
+            continue
+        pairs.append(a["cpu_per_reply_ns"] / b["cpu_per_reply_ns"])
+    lines.append("CPU per reply, %s / chronyd, run by run with <1%% loss for both: %s (%d of %d runs; %d starved)" % (
+        names[s], ", ".join("%.2f" % v for v in pairs) + (" (median %.2f)" % statistics.median(pairs) if pairs else "none"), len(pairs), runs, starved))
+for s in ("stratum1", "responder"):
+    if s in res and "chronyd" in res and res[s]["spread"] and res["chronyd"]["spread"]:
+        lines.append("Timestamp spread p1..p99, %s / chronyd: %.2f" % (names[s], statistics.median(res[s]["spread"]) / statistics.median(res["chronyd"]["spread"])))
+loads = []
+for s in servers:
+    for r in range(1, runs+1):
+        p = f"{out}/{s}-load-{r}.txt"
+        if os.path.exists(p):
+            loads.append(float(open(p).read().split()[0]))
+if loads:
+    lines.append("Load average (1 min) when each server's runs began: %.1f..%.1f (median %.1f)" % (min(loads), max(loads), statistics.median(loads)))
+title = os.environ.get("BENCH_TITLE")
+if title:
+    print(f"\n### {title}\n")
 print("\n".join(lines))
-print(f"\nraw results: {out}")
 PY

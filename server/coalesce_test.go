@@ -16,11 +16,12 @@ func TestCoalescerHold(t *testing.T) {
 	}{
 		{"disabled", 0, 100_000, 1, 0, 0},
 		{"light load answers at once", 100 * time.Microsecond, 10_000, 1, 0, 0},
-		{"under half a batch per wait", 50 * time.Microsecond, 78_000, 1, 0, 0},
+		{"under coalesceMin per wait", 50 * time.Microsecond, 78_000, 1, 0, 0},
 		{"busy: waits for the rest of a batch", 100 * time.Microsecond, 48_000, 1, 100 * time.Microsecond, 100 * time.Microsecond},
-		{"very busy: waits only as long as a batch takes", 100 * time.Microsecond, 200_000, 2, 39 * time.Microsecond, 41 * time.Microsecond},
+		{"very busy: waits only as long as a batch takes", 50 * time.Microsecond, 400_000, 2, 39 * time.Microsecond, 41 * time.Microsecond},
 		{"default, at the 10k/s of the round-trip target: no wait", DefaultCoalesce, 10_000, 1, 0, 0},
-		{"default, at 48k/s: a batch's worth", DefaultCoalesce, 48_000, 1, 166 * time.Microsecond, 167 * time.Microsecond},
+		{"default, at 48k/s: the longest wait", DefaultCoalesce, 48_000, 1, DefaultCoalesce, DefaultCoalesce},
+		{"default, at 100k/s: a batch's worth", DefaultCoalesce, 100_000, 1, 159 * time.Microsecond, 161 * time.Microsecond},
 		{"full batches: no wait", 100 * time.Microsecond, 400_000, coalesceBatch, 0, 0},
 	}
 	for _, tt := range tests {

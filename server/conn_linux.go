@@ -183,8 +183,9 @@ func (w *worker) serve() error {
 		defer preciseTimers()()
 	}
 	yielded := time.Now()
+	held := false
 	for !w.stop.Load() {
-		if !w.recv(unix.MSG_WAITFORONE) {
+		if !w.recv(held) {
 			if w.ts.busy {
 				w.readTxStamps()
 				w.shared.publish(&w.c)
@@ -212,17 +213,47 @@ func (w *worker) serve() error {
 		}
 		w.rx.ResetRecv(w.nrx) // the kernel shrank only the fields it filled
 		w.shared.publish(&w.c)
+		held = false
 		if d := w.gather.hold(w.userRx, w.nrx); d > 0 {
 			sleep(d)
+			held = true
 		}
 	}
 	return nil
 }
 
 // recv receives a batch, blocking until the first datagram, and reports
-// whether there is one to process.
-func (w *worker) recv(flags int) bool {
-	n, errno := mmsg.Recv(uintptr(w.fd), w.rx, batchLen, flags)
+// whether there is one to process. After a coalescing wait (held) the
+// requests are most likely queued already: a raw non-blocking recvmmsg
+// takes them without the runtime's bookkeeping for a blocking call, and
+// only an empty queue falls back to blocking.
+//
+// A busy worker (busyRate) blocks in a raw recvmmsg too. Through the
+// runtime's blocking-call path, sysmon takes the P of a worker blocked
+// for more than 20 us and wakes another thread to look for work, which
+// runs on the worker's CPU while the next request arrives (at normal
+// priority it can be scheduled between a reply's clock reading and its
+// send) and costs about 500 instructions and a futex wakeup per request.
+// The raw call holds the P (Run gives each worker its own): the runtime's
+// preemption signal, sent when a garbage collection needs every P, ends
+// the call with EINTR (always, for a socket with SO_RCVTIMEO), and so
+// does the receive timeout. A receive that finds nothing marks the worker
+// idle, so that a worker whose load stopped blocks the ordinary way.
+func (w *worker) recv(held bool) bool {
+	n, errno := 0, unix.EAGAIN
+	if held {
+		n, errno = mmsg.RecvNow(uintptr(w.fd), w.rx, batchLen, 0)
+	}
+	if errno == unix.EAGAIN {
+		if w.gather.busy() {
+			n, errno = mmsg.RecvRaw(uintptr(w.fd), w.rx, batchLen, unix.MSG_WAITFORONE)
+			if errno != 0 || n <= 0 {
+				w.gather.idle()
+			}
+		} else {
+			n, errno = mmsg.Recv(uintptr(w.fd), w.rx, batchLen, unix.MSG_WAITFORONE)
+		}
+	}
 	w.userRx = time.Now()
 	if errno != 0 || n <= 0 {
 		// EAGAIN after SO_RCVTIMEO, EINTR, ENOMEM, a pending ICMP
@@ -361,20 +392,29 @@ func (w *worker) serveControl() {
 }
 
 // preciseTimers lowers the timer slack of the calling thread (50 us by
-// default, as long as the waits of the coalescer) and returns a function
-// that restores it.
+// default, as long as the waits of the coalescer) to the least the kernel
+// allows, 1 ns, and returns a function that restores it. A realtime
+// thread has no slack; the shipped unit runs the daemon at normal
+// priority, where the slack is all that stretches a wait beyond what the
+// scheduler's other work does.
 func preciseTimers() (restore func()) {
 	old, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
 	if err != nil {
 		return func() {}
 	}
-	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(time.Microsecond), 0, 0, 0)
+	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0)
 	return func() { _ = unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(old), 0, 0, 0) }
 }
 
-// sleep waits d on the calling thread, which the worker owns.
+// sleep waits d on the calling thread, which the worker owns, as a raw
+// system call: the runtime's bookkeeping for a blocking call would let
+// sysmon take the worker's P after 20 us and wake another thread to look
+// for work (two context switches per wait, on the worker's CPU). Holding
+// the P for at most the coalescing limit (1 ms) is harmless: Run gives
+// every worker a P of its own (reserveProcs). A signal ends the wait
+// early (the runtime's preemption request, when a garbage collection
+// needs every P stopped), which only makes the batch smaller.
 func sleep(d time.Duration) {
 	ts := unix.NsecToTimespec(int64(d))
-	for unix.Nanosleep(&ts, &ts) == unix.EINTR {
-	}
+	_, _, _ = unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
 }

@@ -92,7 +92,7 @@ func TestKernelTimestamps(t *testing.T) {
 	if err := unix.Sendto(c, request(4, ntp.ModeClient, 48), 0, to); err != nil {
 		t.Fatal(err)
 	}
-	if !w.recv(unix.MSG_WAITFORONE) || w.nrx != 1 {
+	if !w.recv(false) || w.nrx != 1 {
 		t.Fatalf("read: %d messages", w.nrx)
 	}
 	rx, _, _, ok := w.parseControl(w.rx.Control(0))
@@ -207,6 +207,10 @@ func TestRunRestoresProcs(t *testing.T) {
 // to the client's T1 while T3 follows the wait.
 func TestHeldRequestKeepsItsArrivalTime(t *testing.T) {
 	const hold = time.Millisecond
+	// The worker holds its P while it waits (see sleep), as Run gives it
+	// one of its own; served directly, it needs the same, or with
+	// GOMAXPROCS=1 the client could not send while it waits.
+	defer reserveProcs(1)()
 	for try := 0; try < 5; try++ {
 		w, err := listen(netipLoopback(), &handler{state: syncedState()}, slog.Default(), hold)
 		if err != nil {
@@ -260,4 +264,40 @@ func TestHeldRequestKeepsItsArrivalTime(t *testing.T) {
 		return
 	}
 	t.Fatal("in 5 tries no request arrived while the worker waited")
+}
+
+// TestGCDoesNotWaitForABusyWorker checks that a worker waiting in its raw
+// receive (after a load of a few thousand requests/s, see worker.recv) keeps no
+// garbage collection waiting: the runtime's preemption signal ends the
+// wait with EINTR, long before the socket's receive timeout (250 ms)
+// would.
+func TestGCDoesNotWaitForABusyWorker(t *testing.T) {
+	r := startResponder(t, syncedState(), 1, []string{"127.0.0.1:0"})
+	c, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(c)
+	a := r.Addrs()[0]
+	to := &unix.SockaddrInet4{Port: int(a.Port()), Addr: a.Addr().As4()}
+	req := request(4, ntp.ModeClient, 48)
+	for try := 0; try < 5; try++ {
+		// Five requests a millisecond for 40 ms, four rate windows: a
+		// sleep of the test lasts about a millisecond on a loaded machine.
+		for deadline := time.Now().Add(40 * time.Millisecond); time.Now().Before(deadline); {
+			for i := 0; i < 5; i++ {
+				if err := unix.Sendto(c, req, 0, to); err != nil {
+					t.Fatal(err)
+				}
+			}
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(2 * time.Millisecond) // the worker now waits for the next
+		start := time.Now()
+		runtime.GC()
+		if el := time.Since(start); el < 150*time.Millisecond {
+			return
+		}
+	}
+	t.Fatal("in 5 tries every garbage collection took 150 ms or more: held up by the worker's receive")
 }

@@ -38,13 +38,14 @@ func (w *worker) send() {
 			} else {
 				stamped = w.prepare(j) || stamped
 			}
-			errno := mmsg.SendOne(uintptr(w.fd), w.tx, j, unix.MSG_NOSIGNAL)
+			errno := mmsg.SendOneNow(uintptr(w.fd), w.tx, j, unix.MSG_NOSIGNAL)
 			if errno == unix.EINTR {
 				continue
 			}
 			if errno != 0 {
 				// EPERM from a firewall, no route, the socket shut
-				// down: the reply is lost.
+				// down, a full send buffer (EAGAIN: the send never
+				// blocks, see SendOneNow): the reply is lost.
 				w.unanswer(j)
 			}
 			break

@@ -177,6 +177,23 @@ func Recv(fd uintptr, b *Batch, n, flags int) (int, syscall.Errno) {
 	return int(r), errno
 }
 
+// RecvNow calls recvmmsg with MSG_DONTWAIT as a raw system call (see
+// SendOneNow): it returns at once, EAGAIN when nothing is queued.
+func RecvNow(fd uintptr, b *Batch, n, flags int) (int, syscall.Errno) {
+	r, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.Hdrs[0])), uintptr(n), uintptr(flags|unix.MSG_DONTWAIT), 0, 0)
+	return int(r), errno
+}
+
+// RecvRaw calls recvmmsg as a raw system call, without telling the
+// runtime that the thread may block: the goroutine keeps its P while it
+// waits. For a caller that owns a P of its own and whose socket has
+// SO_RCVTIMEO, so that a signal (the runtime's preemption request) always
+// ends the call with EINTR.
+func RecvRaw(fd uintptr, b *Batch, n, flags int) (int, syscall.Errno) {
+	r, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.Hdrs[0])), uintptr(n), uintptr(flags), 0, 0)
+	return int(r), errno
+}
+
 // Send calls sendmmsg for messages [from, to) of b. The kernel reports an
 // error only when the first of them fails.
 func Send(fd uintptr, b *Batch, from, to, flags int) (int, syscall.Errno) {
@@ -238,5 +255,17 @@ func PutUint32(d []byte, v uint32) { *(*uint32)(unsafe.Pointer(&d[0])) = v }
 // SendOne calls sendmsg for message i of b.
 func SendOne(fd uintptr, b *Batch, i, flags int) syscall.Errno {
 	_, _, errno := unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&b.Hdrs[i].Msg)), uintptr(flags))
+	return errno
+}
+
+// SendOneNow calls sendmsg for message i of b with MSG_DONTWAIT, so that
+// it cannot block (a full send buffer is EAGAIN), and as a raw system call:
+// without the runtime's bookkeeping for a call that may block (entersyscall
+// and exitsyscall, a few hundred instructions), which a call that returns
+// at once does not need. It is for a thread that sends one datagram at a
+// time and stamps each just before: the bookkeeping would also lie between
+// the stamp and the kernel.
+func SendOneNow(fd uintptr, b *Batch, i, flags int) syscall.Errno {
+	_, _, errno := unix.RawSyscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&b.Hdrs[i].Msg)), uintptr(flags|unix.MSG_DONTWAIT))
 	return errno
 }
