@@ -125,26 +125,18 @@ func (w *worker) setOptions() error {
 // the socket down (closing a descriptor another thread is blocked on wakes
 // nobody on Linux, and would let the number be reused under it); serve
 // closes the socket on its way out.
-func (w *worker) close() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return
-	}
-	w.closed = true
-	w.stop.Store(true)
-	if w.serving {
-		_ = unix.Shutdown(w.fd, unix.SHUT_RDWR) // ENOTCONN on UDP, but it wakes the reader
-		return
-	}
-	unix.Close(w.fd)
-}
+func (w *worker) close() { w.shutdown(unix.SHUT_RDWR) }
 
 // retire stops the worker gently, for an address no longer served: the
 // batch in hand is answered and sent, then serve closes the socket. Only
 // the receiving side is shut down (to wake a worker blocked in recvmmsg),
 // so that the replies of that batch still go out.
-func (w *worker) retire() {
+func (w *worker) retire() { w.shutdown(unix.SHUT_RD) }
+
+// shutdown marks the worker stopped and wakes a serving one by shutting
+// down how much of its socket (ENOTCONN on UDP, but it wakes the reader);
+// a worker that never served has its socket closed here.
+func (w *worker) shutdown(how int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -153,7 +145,7 @@ func (w *worker) retire() {
 	w.closed = true
 	w.stop.Store(true)
 	if w.serving {
-		_ = unix.Shutdown(w.fd, unix.SHUT_RD)
+		_ = unix.Shutdown(w.fd, how)
 		return
 	}
 	unix.Close(w.fd)

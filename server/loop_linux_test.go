@@ -144,23 +144,7 @@ func TestStampsPrecedeArrival(t *testing.T) {
 	for i := range 200 {
 		t1 := time.Now()
 		binary.BigEndian.PutUint64(req[40:], uint64(ntp.TimeFrom(t1)))
-		if _, err := unix.Write(fd, req); err != nil {
-			t.Fatal(err)
-		}
-		n, oobn, _, _, err := recvmsgRetry(fd, resp, oob)
-		if err != nil || n != replyLen {
-			t.Fatalf("reply %d: %d bytes, %v", i, n, err)
-		}
-		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-		if err != nil || len(msgs) != 1 || msgs[0].Header.Type != unix.SCM_TIMESTAMPNS {
-			t.Fatalf("reply %d: no kernel receive timestamp (%v)", i, err)
-		}
-		ts := (*unix.Timespec)(unsafe.Pointer(&msgs[0].Data[0]))
-		t4 := time.Unix(ts.Unix())
-		var h ntp.Header
-		if err := h.Decode(resp[:n]); err != nil {
-			t.Fatal(err)
-		}
+		h, t4 := exchangeStamped(t, fd, req, resp, oob, i)
 		t2, t3 := h.RecvTime.Near(t4), h.XmitTime.Near(t4)
 		if t2.Before(t1) || t3.Before(t2) || t4.Before(t3) {
 			t.Fatalf("reply %d: T1 %v T2 %v T3 %v T4 %v out of order", i, t1, t2, t3, t4)
@@ -300,4 +284,27 @@ func TestGCDoesNotWaitForABusyWorker(t *testing.T) {
 		}
 	}
 	t.Fatal("in 5 tries every garbage collection took 150 ms or more: held up by the worker's receive")
+}
+
+// exchangeStamped sends request i on fd and returns the decoded reply with
+// the kernel's receive timestamp of it (SO_TIMESTAMPNS on fd).
+func exchangeStamped(t *testing.T, fd int, req, resp, oob []byte, i int) (ntp.Header, time.Time) {
+	t.Helper()
+	if _, err := unix.Write(fd, req); err != nil {
+		t.Fatal(err)
+	}
+	n, oobn, _, _, err := recvmsgRetry(fd, resp, oob)
+	if err != nil || n != replyLen {
+		t.Fatalf("reply %d: %d bytes, %v", i, n, err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 || msgs[0].Header.Type != unix.SCM_TIMESTAMPNS {
+		t.Fatalf("reply %d: no kernel receive timestamp (%v)", i, err)
+	}
+	ts := (*unix.Timespec)(unsafe.Pointer(&msgs[0].Data[0]))
+	var h ntp.Header
+	if err := h.Decode(resp[:n]); err != nil {
+		t.Fatal(err)
+	}
+	return h, time.Unix(ts.Unix())
 }

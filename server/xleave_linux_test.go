@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"testing"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -34,23 +33,7 @@ func TestInterleavedKernelTx(t *testing.T) {
 		binary.BigEndian.PutUint64(req[origOffset:], uint64(remoteRx))
 		binary.BigEndian.PutUint64(req[recvOffset:], uint64(localRx))
 		binary.BigEndian.PutUint64(req[xmitOffset:], uint64(ntp.TimeFrom(time.Now())))
-		if _, err := unix.Write(fd, req); err != nil {
-			t.Fatal(err)
-		}
-		n, oobn, _, _, err := recvmsgRetry(fd, resp, oob)
-		if err != nil || n != replyLen {
-			t.Fatalf("reply %d: %d bytes, %v", i, n, err)
-		}
-		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-		if err != nil || len(msgs) != 1 || msgs[0].Header.Type != unix.SCM_TIMESTAMPNS {
-			t.Fatalf("reply %d: no kernel receive timestamp (%v)", i, err)
-		}
-		ts := (*unix.Timespec)(unsafe.Pointer(&msgs[0].Data[0]))
-		t4 := time.Unix(ts.Unix())
-		var h ntp.Header
-		if err := h.Decode(resp[:n]); err != nil {
-			t.Fatal(err)
-		}
+		h, t4 := exchangeStamped(t, fd, req, resp, oob, i)
 		if h.OrigTime == localRx && localRx != 0 {
 			interleaved++
 			t3 := h.XmitTime.Near(t4)
