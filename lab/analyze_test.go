@@ -24,10 +24,28 @@ func series(start, end int64, errAt func(t int64) (errNs int64, serving bool, ro
 
 func TestAnalyze(t *testing.T) {
 	events := "100 start\n130 locked\n250 outage\n310 outage_end\n330 step\n400 restart\n460 end\n"
+	locksHoldsRelocks := func(t int64) (int64, bool, int64) {
+		switch {
+		case t < 112:
+			return 300_000_000, false, 0
+		case t < 250:
+			return []int64{50, -50}[t%2], true, 1000
+		case t < 310:
+			return 40 * (t - 250), true, 100_000
+		case t >= 400 && t < 403:
+			return 500, false, 0 // restarted: close, but unsynchronised
+		case t >= 403 && t < 405:
+			return 20_000, false, 0 // and off
+		default:
+			return 50, true, 1000
+		}
+	}
 	tests := []struct {
 		name    string
+		events  string // default: events
 		errAt   func(t int64) (int64, bool, int64)
 		lockS   float64
+		daemonS float64
 		rmsNs   float64
 		maxNs   float64
 		holdNs  float64
@@ -35,24 +53,15 @@ func TestAnalyze(t *testing.T) {
 		relockS float64
 	}{
 		{
-			name: "locks, holds over, relocks",
-			errAt: func(t int64) (int64, bool, int64) {
-				switch {
-				case t < 112:
-					return 300_000_000, false, 0
-				case t < 250:
-					return []int64{50, -50}[t%2], true, 1000
-				case t < 310:
-					return 40 * (t - 250), true, 100_000
-				case t >= 400 && t < 403:
-					return 500, false, 0 // restarted: close, but unsynchronised
-				case t >= 403 && t < 405:
-					return 20_000, false, 0 // and off
-				default:
-					return 50, true, 1000
-				}
-			},
+			name:  "locks, holds over, relocks",
+			errAt: locksHoldsRelocks,
 			lockS: 12, rmsNs: 50, maxNs: 50, holdNs: 2360, covered: 1, relockS: 5,
+		},
+		{
+			name:   "lock counts from the daemon's start",
+			events: "100 start\n107 daemon\n130 locked\n250 outage\n310 outage_end\n330 step\n400 restart\n460 end\n",
+			errAt:  locksHoldsRelocks,
+			lockS:  5, daemonS: 7, rmsNs: 50, maxNs: 50, holdNs: 2360, covered: 1, relockS: 5,
 		},
 		{
 			name: "never locks, never covered",
@@ -68,7 +77,11 @@ func TestAnalyze(t *testing.T) {
 			if err != nil || bad != 1 {
 				t.Fatalf("ParseSeries: bad %d, err %v; want 1 bad line", bad, err)
 			}
-			ev, err := ParseEvents(strings.NewReader(events))
+			evs := events
+			if tt.events != "" {
+				evs = tt.events
+			}
+			ev, err := ParseEvents(strings.NewReader(evs))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,6 +91,7 @@ func TestAnalyze(t *testing.T) {
 				got, want float64
 			}{
 				{"lock_s", r.LockS, tt.lockS},
+				{"daemon_s", r.DaemonS, tt.daemonS},
 				{"rms_ns", r.RMSNs, tt.rmsNs},
 				{"max_ns", r.MaxNs, tt.maxNs},
 				{"holdover_max_ns", r.HoldoverMaxNs, tt.holdNs},
