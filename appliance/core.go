@@ -54,6 +54,7 @@ type Core struct {
 	lastGPSOffset time.Duration // its offset, clock minus GPS
 	lastEpoch     time.Time     // clock reading when the newest NMEA epoch arrived
 	lastEpochMode int
+	nmeaSilent    bool // said that the epochs stopped (watchNMEA)
 	crossChecked  bool      // the peers have judged the GPS since the last step
 	crossCheckDue time.Time // until when to wait for that verdict
 	reachGPS      uint8
@@ -159,6 +160,10 @@ func (c *Core) Epoch(now time.Time, e gps.Epoch, gen uint64) []Action {
 		return c.out
 	}
 	e.Time = e.Time.Round(0).UTC()
+	if c.nmeaSilent {
+		c.nmeaSilent = false
+		c.log.Info("gps: NMEA time back", "silent_for", e.Arrival.Sub(c.lastEpoch).Round(time.Second))
+	}
 	c.lastEpoch, c.lastEpochMode = e.Arrival, e.Mode
 	if e.LeapSecond {
 		c.log.Info("receiver reports a leap second", "time", e.Time)
@@ -264,6 +269,7 @@ func (c *Core) Peers(now time.Time, sel peer.Selection) []Action {
 // machine and the served state.
 func (c *Core) Tick(now time.Time) []Action {
 	c.begin(now)
+	c.watchNMEA(c.clk.now)
 	c.disc.Tick(c.clk.now)
 	if c.cfg.Peers {
 		c.feedPeers(c.clk.now)
@@ -271,6 +277,23 @@ func (c *Core) Tick(now time.Time) []Action {
 	c.update(c.clk.now)
 	c.shiftReach(c.clk.now)
 	return c.out
+}
+
+// nmeaSilence is how long the core waits without an NMEA epoch before it
+// says so: receivers send one every second.
+const nmeaSilence = 5 * time.Second
+
+// watchNMEA logs, once, that the receiver's time sentences stopped: a cut
+// line, a receiver without power or a port taken by another program
+// otherwise shows only as a reach register, while the pulses, when there
+// are any, carry the time on (Epoch logs their return).
+func (c *Core) watchNMEA(now time.Time) {
+	if c.nmeaSilent || c.lastEpoch.IsZero() || now.Sub(c.lastEpoch) < nmeaSilence {
+		return
+	}
+	c.nmeaSilent = true
+	c.log.Warn("gps: no NMEA time from the receiver: line cut, receiver off, or the port taken?",
+		"silent_for", now.Sub(c.lastEpoch).Round(time.Second), "pulses_carry_on", c.ppsAttached)
 }
 
 func (c *Core) ppsSample(s pps.Sample) {

@@ -1,6 +1,9 @@
 package appliance
 
 import (
+	"bytes"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,5 +124,41 @@ func TestStateReason(t *testing.T) {
 		if got := stateReason(tt.prev, tt.o); got != tt.want {
 			t.Errorf("%s %+v: %q, want %q", tt.prev, tt.o, got, tt.want)
 		}
+	}
+}
+
+// A receiver whose sentences stop (a cut line) is logged once after
+// nmeaSilence, and its return once, with how long it was silent.
+func TestCoreLogsNMEASilence(t *testing.T) {
+	var buf bytes.Buffer
+	cfg := CoreConfig{Discipline: discipline.DefaultConfig(), PPS: pps.DefaultConfig(), GPSRecoverAfter: time.Minute}
+	cfg.Discipline.DriftFile, cfg.Discipline.LeapFile = "", ""
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	c, err := NewCore(cfg, &stepClock{}, t0, slog.New(slog.NewTextHandler(&buf, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	epoch := func(at time.Time) {
+		c.Epoch(at, gps.Epoch{Time: at.Truncate(time.Second), Valid: true, Mode: 3, Arrival: at}, c.Steps())
+	}
+	at := t0.Add(100 * time.Millisecond)
+	for range 3 {
+		epoch(at)
+		c.Tick(at.Add(400 * time.Millisecond))
+		at = at.Add(time.Second)
+	}
+	for k := range 12 { // the line cut: ticks only
+		c.Tick(at.Add(time.Duration(k) * time.Second))
+		if got := strings.Count(buf.String(), "no NMEA time"); (k >= 4 && got != 1) || (k < 4 && got != 0) {
+			t.Fatalf("%d s into the silence: %d warnings\n%s", k+1, got, buf.String())
+		}
+	}
+	epoch(at.Add(12 * time.Second))
+	epoch(at.Add(13 * time.Second))
+	if got := strings.Count(buf.String(), "NMEA time back"); got != 1 {
+		t.Fatalf("%d notes of the return, want 1\n%s", got, buf.String())
+	}
+	if !strings.Contains(buf.String(), "silent_for=13s") {
+		t.Errorf("the return does not say how long it was silent:\n%s", buf.String())
 	}
 }

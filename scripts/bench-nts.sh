@@ -7,7 +7,8 @@
 # normal priority: BENCH_RT=1 runs them SCHED_FIFO at priority 20 as
 # scripts/bench.sh does, but then stratum1 stalls once its NTS path makes
 # the Go garbage collector run (pinned to one CPU, at real-time priority;
-# with GOGC=off it does not), see BENCHMARKS.md.
+# with GOGC=off it does not), see BENCHMARKS.md. Each rate is measured with
+# NTS and then without (BENCH_PLAIN=0 skips the plain runs).
 #   RATES="10000 40000" DUR=5s KE_DUR=5s scripts/bench-nts.sh
 set -eu
 RATES=${RATES:-"10000 40000"}
@@ -76,10 +77,18 @@ run_server() {
 for srv in stratum1 chronyd; do
 	run_server $srv
 	for rate in $RATES; do
-		printf '{"server":"%s","rate":%s,"result":' $srv $rate
+		printf '{"server":"%s","mode":"nts","rate":%s,"result":' $srv $rate
 		taskset -c "$CPU_GEN" "$OUT/stratum1" bench --quiet --json --pid "$PID" --nts-ke 127.0.0.1:$KE_PORT \
 			--nts-ca "$OUT/cert.pem" --rate "$rate" --duration "$DUR" 127.0.0.1:$NTP_PORT | tr -d '\n'
 		echo '}'
+		# The same server and rate without NTS: what the wakeups, system
+		# calls and loopback cost before any cryptography.
+		if [ "${BENCH_PLAIN:-1}" = 1 ]; then
+			printf '{"server":"%s","mode":"plain","rate":%s,"result":' $srv $rate
+			taskset -c "$CPU_GEN" "$OUT/stratum1" bench --quiet --json --pid "$PID" \
+				--rate "$rate" --duration "$DUR" 127.0.0.1:$NTP_PORT | tr -d '\n'
+			echo '}'
+		fi
 	done
 	printf '{"server":"%s","ke":"' $srv
 	taskset -c "$CPU_GEN" "$OUT/stratum1" bench --ke-only --nts-ke 127.0.0.1:$KE_PORT --nts-ca "$OUT/cert.pem" \
