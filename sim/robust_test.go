@@ -12,18 +12,25 @@ import (
 // SoC) and go missing (a loose wire, a busy capture); the Gaussian jitter
 // alone has neither. With 1% of the pulses 200 µs late on average and 5%
 // lost, the loop must reject the late ones, ride through the missing ones,
-// and keep its error close to the clean run's.
+// and keep its error close to the clean run's. The faulty run sees the
+// same oscillator and jitter as the clean one (the faults draw from their
+// own generator), so the ratio of their RMS is the faults' cost; the
+// drift detector's false alarms, each a 5 min boost worth about 16 ns of
+// a 4 h run's RMS, come about once in 6 h with or without faults, and at
+// slightly different times in the two runs: eight seeds see both.
 func TestRobustOutliersAndDrops(t *testing.T) {
 	const (
 		jitter    = time.Microsecond
 		maxAfter  = 3 * jitter // error allowed in the seconds after an outlier
 		maxAcross = jitter     // error change allowed across a missing pulse
 		// The largest error comes at acquisition, whatever the faults;
-		// from settle after lock on, the faults must not set it.
+		// from settle after lock on, the faults must not set it. (Lock
+		// is declared with the error still pulling in by µs a second, so
+		// the change across a missing pulse is checked from then too.)
 		settle     = 5 * 60
 		maxSettled = 3 * jitter
 	)
-	for _, seed := range seeds {
+	for seed := int64(1); seed <= 8; seed++ {
 		clean := DefaultSettings()
 		clean.Seed, clean.Duration, clean.PPSJitter = seed, 4*time.Hour, jitter
 		faulty := clean
@@ -54,7 +61,7 @@ func TestRobustOutliersAndDrops(t *testing.T) {
 					afterMax = math.Max(afterMax, math.Abs(tr.ErrNs[k+j]))
 				}
 			}
-			if tr.Dropped[k] && !tr.Dropped[k-1] && !tr.Dropped[k+1] {
+			if k >= lock+settle && tr.Dropped[k] && !tr.Dropped[k-1] && !tr.Dropped[k+1] {
 				dropped++
 				acrossMax = math.Max(acrossMax, math.Abs(tr.ErrNs[k+1]-tr.ErrNs[k-1]))
 			}
@@ -78,8 +85,30 @@ func TestRobustOutliersAndDrops(t *testing.T) {
 		if fs.Rejected < uint64(late) || fs.Rejected > uint64(outliers)+5 {
 			t.Errorf("seed %d: %d samples rejected, want between the %d outliers over 10 µs and the %d outliers", seed, fs.Rejected, late, outliers)
 		}
-		if fs.HoldoverEntries != 0 {
-			t.Errorf("seed %d: held over %d times for single missing pulses", seed, fs.HoldoverEntries)
+		// Holdover comes after HoldoverMissedPulses pulses in a row
+		// without a usable one, never for fewer: a pulse late by more
+		// than 10 jitters is unusable, one late by less may be.
+		var outages, maybe int
+		limit := DisciplineConfig(faulty).HoldoverMissedPulses
+		var lost, lostOrLate int
+		for k := lock + 1; k < len(tr.Dropped); k++ {
+			if tr.Dropped[k] || tr.LateNs[k] > 10*float64(jitter) {
+				if lost++; lost == limit {
+					outages++
+				}
+			} else {
+				lost = 0
+			}
+			if tr.Dropped[k] || tr.LateNs[k] > 0 {
+				if lostOrLate++; lostOrLate == limit {
+					maybe++
+				}
+			} else {
+				lostOrLate = 0
+			}
+		}
+		if fs.HoldoverEntries < uint64(outages) || fs.HoldoverEntries > uint64(maybe) {
+			t.Errorf("seed %d: held over %d times, want between the %d and %d runs of %d unusable pulses", seed, fs.HoldoverEntries, outages, maybe, limit)
 		}
 		// The rejected pulses came: they are counted rejected, not missing.
 		drops := 0

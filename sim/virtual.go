@@ -78,6 +78,12 @@ func RunVirtualTo(ctx context.Context, s Settings, log *slog.Logger, record io.W
 	}
 	wall := time.Now()
 	rng := rand.New(rand.NewPCG(uint64(s.Seed), 0x5717a7))
+	// The pulses' faults (--drop-pulses, --pps-outliers) draw from their
+	// own generator, and every pulse draws its jitter, lost or not: a run
+	// with faults then sees the same oscillator, jitter and NMEA as the
+	// run without, and the difference between the two is the faults',
+	// not another draw of the noise's.
+	faults := rand.New(rand.NewPCG(uint64(s.Seed), 0xfa0175))
 	clk := NewVirtualClock(s.Start, s.InitialOffset, NewOscillator(s, rng))
 	clk.trusted = s.ClockTrusted
 	cfg := CoreConfig(s)
@@ -154,13 +160,15 @@ func RunVirtualTo(ctx context.Context, s Settings, log *slog.Logger, record io.W
 				holdFree, holdFreq, holdT = clk.FreeIntegral(), clk.Oscillator().Frequency(), float64(k)
 			}
 			tr.OracleNs[k] = (clk.FreeIntegral() - holdFree - holdFreq*(float64(k)-holdT)) * 1e9
-		} else if tr.Dropped[k] = s.DropPulses > 0 && rng.Float64() < s.DropPulses; !tr.Dropped[k] {
+		} else {
 			edge := clk.Now().Add(seconds(rng.NormFloat64() * s.PPSJitter.Seconds()))
-			late := s.PPSOutliers.latency(rng)
-			tr.LateNs[k] = float64(late)
-			edge = edge.Add(late)
-			seq++
-			handle(appliance.EdgeOf(clk.Now(), pps.Edge{Local: edge, Seq: seq}, core.Steps()))
+			if tr.Dropped[k] = s.DropPulses > 0 && faults.Float64() < s.DropPulses; !tr.Dropped[k] {
+				late := s.PPSOutliers.latency(faults)
+				tr.LateNs[k] = float64(late)
+				edge = edge.Add(late)
+				seq++
+				handle(appliance.EdgeOf(clk.Now(), pps.Edge{Local: edge, Seq: seq}, core.Steps()))
+			}
 		}
 		if !in(s.Unplugged, at) {
 			if s.StaleNMEA > 0 && (k == 0 || in(s.Unplugged, at-time.Second)) {
