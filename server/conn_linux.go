@@ -58,8 +58,12 @@ type worker struct {
 	ts     txStamps // transmit timestamps of replies to interleaved clients
 	hwOn   bool     // the socket reports hardware timestamps (h.hw)
 
-	// ext holds one reply with extension fields (NTS), made on first use.
-	ext *mmsg.Batch
+	// ext holds one reply with extension fields (NTS), made on first use;
+	// lead learns how long such a reply takes from its transmit
+	// timestamp to its send, and stampExt is lead.stamp, bound once.
+	ext      *mmsg.Batch
+	lead     sealLead
+	stampExt func() time.Time
 }
 
 // skippable reports whether failing to listen on ap should only be logged:

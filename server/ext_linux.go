@@ -22,9 +22,11 @@ import (
 func (w *worker) serveExt(i int, rx time.Time, dst netip.Addr, ifindex int32) {
 	if w.ext == nil {
 		w.ext = mmsg.NewBatch(1, rxBufLen, ctlLen)
+		w.stampExt = w.lead.stamp
 	}
 	src := w.rx.Addr(i)
-	n, o := w.h.serveExt(w.rx.Data(i), src, rx, time.Now, w.ext.Buf(0), &w.c)
+	w.lead.read = time.Time{}
+	n, o := w.h.serveExt(w.rx.Data(i), src, rx, w.stampExt, w.ext.Buf(0), &w.c)
 	if n == 0 {
 		return
 	}
@@ -34,6 +36,9 @@ func (w *worker) serveExt(i int, rx time.Time, dst netip.Addr, ifindex int32) {
 	if o.recorded() {
 		now := time.Now()
 		w.recordStamped(w.ext.Buf(0), src.Addr(), n, ntp.TimeFrom(w.h.served(now)), now.UnixNano())
+	}
+	if !w.lead.read.IsZero() {
+		w.lead.learn(time.Since(w.lead.read))
 	}
 	for {
 		errno := mmsg.SendOne(uintptr(w.fd), w.ext, 0, unix.MSG_NOSIGNAL)
@@ -78,4 +83,42 @@ func (w *worker) putControl(b []byte, dst netip.Addr, ifindex int32, stamp bool)
 		}
 	}
 	return n
+}
+
+// sealLead estimates how long an authenticated reply takes from the reading
+// of its transmit timestamp to its send. The authenticator covers that
+// timestamp, so it is read before the sealing (the cookies, the AEAD), which
+// costs a microsecond here and several on a Pi without AES instructions: a
+// reply stamped at the reading would tell every basic-mode NTS client that
+// it left that much earlier than it did, a bias in their offset of half of
+// it. The reply is stamped at the reading plus the lead, as ntpd once
+// added its authentication delay, so that its timestamp trails its
+// departure as a plain reply's does (by the kernel's send path alone).
+// Interleaved clients get the kernel's own transmit timestamp anyway.
+type sealLead struct {
+	lead time.Duration // the estimate in force
+	read time.Time     // the last reading stamped; zero when none since reset
+}
+
+// stamp reads the clock for a reply's transmit timestamp and returns the
+// time the reply is expected to leave.
+func (l *sealLead) stamp() time.Time {
+	l.read = time.Now()
+	return l.read.Add(l.lead)
+}
+
+// learn takes one measured reading-to-send time d. The estimate moves an
+// eighth of the way to each measurement, and a measurement more than twice
+// the estimate (a preemption, a page fault) counts as twice it: the lead
+// follows the typical sealing time, not its tail.
+func (l *sealLead) learn(d time.Duration) {
+	switch {
+	case d <= 0:
+		return
+	case l.lead == 0:
+		l.lead = d
+		return
+	}
+	d = min(d, 2*l.lead)
+	l.lead += (d - l.lead) / 8
 }
