@@ -54,7 +54,7 @@ type Core struct {
 	lastGPSOffset time.Duration // its offset, clock minus GPS
 	lastEpoch     time.Time     // clock reading when the newest NMEA epoch arrived
 	lastEpochMode int
-	nmeaSilent    bool // said that the epochs stopped (watchNMEA)
+	nmeaSilent    bool      // said that the epochs stopped (watchNMEA)
 	crossChecked  bool      // the peers have judged the GPS since the last step
 	crossCheckDue time.Time // until when to wait for that verdict
 	reachGPS      uint8
