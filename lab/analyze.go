@@ -100,6 +100,10 @@ type Result struct {
 	Covered       float64 `json:"covered"`
 	ServedS       int     `json:"served_s"`
 	RelockS       float64 `json:"relock_s"` // -1: not relocked (or no restart)
+	// RestartRMSNs and RestartMaxNs: the error from settleS after the
+	// restart to the end (the drift file's frequency at work).
+	RestartRMSNs float64 `json:"restart_rms_ns"`
+	RestartMaxNs float64 `json:"restart_max_ns"`
 	KernelSynced  bool    `json:"kernel_synced"`
 	NTPSync       bool    `json:"ntp_synchronized"`
 	SystemdActive bool    `json:"systemd_active"`
@@ -204,6 +208,18 @@ func Analyze(name string, samples []Sample, ev map[string]int64) Result {
 		}
 		if relockAt >= 0 {
 			res.RelockS = float64(relockAt - restart)
+		}
+		var n int
+		var sum2 float64
+		for _, s := range samples {
+			if s.TruthS >= restart+settleS && s.TruthS < end {
+				n++
+				sum2 += float64(s.ErrNs) * float64(s.ErrNs)
+				res.RestartMaxNs = max(res.RestartMaxNs, abs(s.ErrNs))
+			}
+		}
+		if n > 0 {
+			res.RestartRMSNs = math.Sqrt(sum2 / float64(n))
 		}
 	}
 	if len(samples) > 0 {

@@ -23,7 +23,7 @@ func series(start, end int64, errAt func(t int64) (errNs int64, serving bool, ro
 }
 
 func TestAnalyze(t *testing.T) {
-	events := "100 start\n130 locked\n250 outage\n310 outage_end\n330 step\n400 restart\n460 end\n"
+	events := "100 start\n130 locked\n250 outage\n310 outage_end\n330 step\n400 restart\n480 end\n"
 	locksHoldsRelocks := func(t int64) (int64, bool, int64) {
 		switch {
 		case t < 112:
@@ -51,29 +51,31 @@ func TestAnalyze(t *testing.T) {
 		holdNs  float64
 		covered float64
 		relockS float64
+		// restart_rms_ns: from 60 s after the restart (400) to the end (480)
+		restartRMSNs float64
 	}{
 		{
 			name:  "locks, holds over, relocks",
 			errAt: locksHoldsRelocks,
-			lockS: 12, rmsNs: 50, maxNs: 50, holdNs: 2360, covered: 1, relockS: 5,
+			lockS: 12, rmsNs: 50, maxNs: 50, holdNs: 2360, covered: 1, relockS: 5, restartRMSNs: 50,
 		},
 		{
 			name:   "lock counts from the daemon's start",
-			events: "100 start\n107 daemon\n130 locked\n250 outage\n310 outage_end\n330 step\n400 restart\n460 end\n",
+			events: "100 start\n107 daemon\n130 locked\n250 outage\n310 outage_end\n330 step\n400 restart\n480 end\n",
 			errAt:  locksHoldsRelocks,
-			lockS:  5, daemonS: 7, rmsNs: 50, maxNs: 50, holdNs: 2360, covered: 1, relockS: 5,
+			lockS:  5, daemonS: 7, rmsNs: 50, maxNs: 50, holdNs: 2360, covered: 1, relockS: 5, restartRMSNs: 50,
 		},
 		{
 			name: "never locks, never covered",
 			errAt: func(t int64) (int64, bool, int64) {
 				return 50_000, true, 1000
 			},
-			lockS: -1, rmsNs: 0, maxNs: 0, holdNs: 50_000, covered: 0, relockS: -1,
+			lockS: -1, rmsNs: 0, maxNs: 0, holdNs: 50_000, covered: 0, relockS: -1, restartRMSNs: 50_000,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			samples, bad, err := ParseSeries(strings.NewReader("garbage line\n" + series(90, 460, tt.errAt)))
+			samples, bad, err := ParseSeries(strings.NewReader("garbage line\n" + series(90, 480, tt.errAt)))
 			if err != nil || bad != 1 {
 				t.Fatalf("ParseSeries: bad %d, err %v; want 1 bad line", bad, err)
 			}
@@ -97,6 +99,7 @@ func TestAnalyze(t *testing.T) {
 				{"holdover_max_ns", r.HoldoverMaxNs, tt.holdNs},
 				{"covered", r.Covered, tt.covered},
 				{"relock_s", r.RelockS, tt.relockS},
+				{"restart_rms_ns", r.RestartRMSNs, tt.restartRMSNs},
 			} {
 				if math.Abs(c.got-c.want) > 1e-9 {
 					t.Errorf("%s = %v, want %v", c.what, c.got, c.want)

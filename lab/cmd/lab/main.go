@@ -137,12 +137,12 @@ func print(w io.Writer, all []lab.Result, asJSON bool) {
 		}
 		return
 	}
-	fmt.Fprintf(w, "%-9s %8s %7s %8s %8s %8s %11s %9s %8s %8s %7s %7s %8s %6s\n",
-		"column", "daemon_s", "lock_s", "mean_ns", "rms_ns", "max_ns", "holdover_ns", "step_ns", "covered", "relock_s",
+	fmt.Fprintf(w, "%-9s %8s %7s %8s %8s %8s %11s %9s %8s %8s %10s %7s %7s %8s %6s\n",
+		"column", "daemon_s", "lock_s", "mean_ns", "rms_ns", "max_ns", "holdover_ns", "step_ns", "covered", "relock_s", "restart_rms",
 		"synced", "active", "exposure", "host")
 	for _, r := range all {
-		fmt.Fprintf(w, "%-9s %8.0f %7.0f %8.0f %8.0f %8.0f %11.0f %9.0f %8.3f %8.0f %7t %7t %8.1f %6d\n",
-			r.Name, r.DaemonS, r.LockS, r.MeanNs, r.RMSNs, r.MaxNs, r.HoldoverMaxNs, r.StepMaxNs, r.Covered, r.RelockS,
+		fmt.Fprintf(w, "%-9s %8.0f %7.0f %8.0f %8.0f %8.0f %11.0f %9.0f %8.3f %8.0f %10.0f %7t %7t %8.1f %6d\n",
+			r.Name, r.DaemonS, r.LockS, r.MeanNs, r.RMSNs, r.MaxNs, r.HoldoverMaxNs, r.StepMaxNs, r.Covered, r.RelockS, r.RestartRMSNs,
 			r.KernelSynced, r.SystemdActive, r.Exposure, r.HostStratum)
 		if r.Error != "" {
 			fmt.Fprintf(w, "  %s: %s\n", r.Name, r.Error)
