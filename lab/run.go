@@ -125,6 +125,36 @@ func Prepare(ctx context.Context, repo, work string, log *slog.Logger) (*Guest, 
 	return g, nil
 }
 
+// AddNTPsec fetches ntpsec and python3-ntp, bookworm's as the guest's
+// system is, from the host's package sources into work, for the ntpsec
+// column: the guest has every other dependency, and chrony, which the
+// column purges first (both are a time-daemon).
+func (g *Guest) AddNTPsec(ctx context.Context, work string, log *slog.Logger) error {
+	log.Info("lab: ntpsec packages")
+	dir := filepath.Join(work, "ntpsec")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	pkgs := []string{"ntpsec", "python3-ntp"}
+	if err := run(ctx, dir, nil, "apt-get", append([]string{"download"}, pkgs...)...); err != nil {
+		// Package lists not there yet (a fresh machine).
+		if err := run(ctx, dir, nil, "apt-get", "update", "-qq"); err != nil {
+			return err
+		}
+		if err := run(ctx, dir, nil, "apt-get", append([]string{"download"}, pkgs...)...); err != nil {
+			return err
+		}
+	}
+	for _, p := range pkgs {
+		debs, _ := filepath.Glob(filepath.Join(dir, p+"_*.deb"))
+		if len(debs) != 1 {
+			return fmt.Errorf("apt-get download %s: want one .deb in %s, have %v", p, dir, debs)
+		}
+		g.Files[p+".deb"] = debs[0]
+	}
+	return nil
+}
+
 func buildModule(ctx context.Context, repo, root, kver, work string) (string, error) {
 	rel := fmt.Sprintf("tmp/stratum1-labmod-%d", os.Getpid())
 	dir := filepath.Join(root, rel)
@@ -156,7 +186,7 @@ func run(ctx context.Context, dir string, env []string, name string, args ...str
 	return nil
 }
 
-// RunColumn boots the guest for one column (stratum1 or chrony), waits for
+// RunColumn boots the guest for one column (stratum1, chrony or ntpsec), waits for
 // its scenario to end and returns its figures. Its files stay in work/column.
 func RunColumn(ctx context.Context, g *Guest, column string, sc Scenario, work string, log *slog.Logger) (Result, error) {
 	dir := filepath.Join(work, column)

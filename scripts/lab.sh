@@ -4,7 +4,7 @@
 # each against a real Linux kernel in a QEMU (TCG) guest, on the same
 # simulated receiver; prints one row per column.
 #
-#   scripts/lab.sh [--short] [--json] [--columns stratum1,chrony]
+#   scripts/lab.sh [--short] [--json] [--columns stratum1,chrony,ntpsec]
 #
 # --short runs a few-minute scenario on stratum1 only (scripts/test.sh runs
 # it). Installs what it needs from Debian packages; needs root (debootstrap,

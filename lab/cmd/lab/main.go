@@ -26,7 +26,7 @@ import (
 func main() {
 	short := flag.Bool("short", false, "short scenario, stratum1 only unless -columns is given (CI)")
 	asJSON := flag.Bool("json", false, "one JSON object per column")
-	columns := flag.String("columns", "", "columns to run: stratum1, chrony (default both; stratum1 with -short)")
+	columns := flag.String("columns", "", "columns to run: stratum1, chrony, ntpsec (default stratum1,chrony; stratum1 with -short)")
 	work := flag.String("work", "", "work directory (default a new one under /tmp, kept)")
 	results := flag.String("results", "", "only analyse: a column's results directory from an earlier run")
 	jitter := flag.Duration("jitter", time.Microsecond, "PPS jitter (standard deviation)")
@@ -99,13 +99,21 @@ func runAll(ctx context.Context, cols []string, sc lab.Scenario, work string, as
 	if err != nil {
 		return err
 	}
+	for _, col := range cols {
+		switch strings.TrimSpace(col) {
+		case "stratum1", "chrony":
+		case "ntpsec":
+			if err := g.AddNTPsec(ctx, work, log); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("unknown column %q (stratum1, chrony, ntpsec)", col)
+		}
+	}
 	var all []lab.Result
 	var failed []string
 	for _, col := range cols {
 		col = strings.TrimSpace(col)
-		if col != "stratum1" && col != "chrony" {
-			return fmt.Errorf("unknown column %q (stratum1, chrony)", col)
-		}
 		res, err := lab.RunColumn(ctx, g, col, sc, work, log)
 		if err != nil {
 			log.Error("lab: column failed", "column", col, "err", err)
