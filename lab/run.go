@@ -131,7 +131,8 @@ func Prepare(ctx context.Context, repo, work string, log *slog.Logger) (*Guest, 
 // column purges first (both are a time-daemon).
 func (g *Guest) AddNTPsec(ctx context.Context, work string, log *slog.Logger) error {
 	log.Info("lab: ntpsec packages")
-	dir := filepath.Join(work, "ntpsec")
+	// Not work/ntpsec: RunColumn empties the column's own directory.
+	dir := filepath.Join(work, "ntpsec-debs")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
