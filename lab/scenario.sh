@@ -108,18 +108,20 @@ chrony)
 	svc=chrony.service
 	;;
 ntpsec)
-	# ntpsec's own refclocks, no gpsd: the NMEA clock numbers the seconds
-	# and is preferred (the PPS driver follows the prefer peer), the PPS
-	# clock gives the edge; both polled every 16 s, as for a GPS. time2 is
-	# the NMEA line's delay after the second (RMC written 100 ms after it,
-	# 70-odd bytes at 9600 baud), as chrony's offset 0.17.
+	# ntpsec's own NMEA refclock with its integrated PPS (flag1, ppspath):
+	# the sentences number the seconds, the pulses give the edge, polled
+	# every 16 s as for a GPS; no gpsd. time2 is the line's delay after the
+	# second (RMC written 100 ms after it, 70-odd bytes at 9600 baud), as
+	# chrony's offset 0.17. A separate PPS refclock beside an NMEA one
+	# never took over in the first run: with time2 16 ms off, ntpd's
+	# selection saw two sources that disagreed beyond their distances.
 	dpkg --purge chrony >"$out/dpkg.txt" 2>&1
 	mkdir -p /etc/ntpsec
 	cat >/etc/ntpsec/ntp.conf <<-'NTP'
 	driftfile /var/lib/ntpsec/ntp.drift
 	leapfile /usr/share/zoneinfo/leap-seconds.list
-	refclock nmea unit 0 path /dev/ttyS2 baud 9600 time2 0.17 minpoll 4 maxpoll 4 prefer refid NMEA
-	refclock pps unit 0 path /dev/pps0 minpoll 4 maxpoll 4 refid PPS
+	refclock nmea unit 0 path /dev/ttyS2 ppspath /dev/pps0 baud 9600 flag1 1 time2 0.17 minpoll 4 maxpoll 4 prefer refid GPS
+	logconfig =syncall +clockall +peerall +sysall
 	NTP
 	event start
 	DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold /lab/python3-ntp.deb /lab/ntpsec.deb >>"$out/dpkg.txt" 2>&1 ||
