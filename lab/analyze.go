@@ -102,8 +102,8 @@ type Result struct {
 	RelockS       float64 `json:"relock_s"` // -1: not relocked (or no restart)
 	// RestartRMSNs and RestartMaxNs: the error from settleS after the
 	// restart to the end (the drift file's frequency at work).
-	RestartRMSNs float64 `json:"restart_rms_ns"`
-	RestartMaxNs float64 `json:"restart_max_ns"`
+	RestartRMSNs  float64 `json:"restart_rms_ns"`
+	RestartMaxNs  float64 `json:"restart_max_ns"`
 	KernelSynced  bool    `json:"kernel_synced"`
 	NTPSync       bool    `json:"ntp_synchronized"`
 	SystemdActive bool    `json:"systemd_active"`
