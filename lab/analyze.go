@@ -157,17 +157,13 @@ func Analyze(name string, samples []Sample, ev map[string]int64) Result {
 		res.LockS = float64(lockAt - from)
 	}
 
-	var n int
-	var sum, sum2 float64
+	var locked errStats
 	for _, s := range samples {
 		e := abs(s.ErrNs)
 		res.MaxBracketNs = max(res.MaxBracketNs, s.BracketNs)
 		switch {
 		case lockAt >= 0 && s.TruthS >= lockAt+settleS && s.TruthS < firstFault:
-			n++
-			sum += float64(s.ErrNs)
-			sum2 += float64(s.ErrNs) * float64(s.ErrNs)
-			res.MaxNs = max(res.MaxNs, e)
+			locked.add(s.ErrNs)
 		case in(s.TruthS, ev, "outage", "outage_end"):
 			res.HoldoverMaxNs = max(res.HoldoverMaxNs, e)
 		case in(s.TruthS, ev, "step", "restart"):
@@ -180,11 +176,8 @@ func Analyze(name string, samples []Sample, ev map[string]int64) Result {
 			}
 		}
 	}
-	res.AfterLockS = n
-	if n > 0 {
-		res.MeanNs = sum / float64(n)
-		res.RMSNs = math.Sqrt(sum2 / float64(n))
-	}
+	res.AfterLockS = locked.n
+	res.MeanNs, res.RMSNs, res.MaxNs = locked.mean(), locked.rms(), locked.max
 	if res.ServedS > 0 {
 		res.Covered /= float64(res.ServedS)
 	}
@@ -209,23 +202,48 @@ func Analyze(name string, samples []Sample, ev map[string]int64) Result {
 		if relockAt >= 0 {
 			res.RelockS = float64(relockAt - restart)
 		}
-		var n int
-		var sum2 float64
+		var after errStats
 		for _, s := range samples {
 			if s.TruthS >= restart+settleS && s.TruthS < end {
-				n++
-				sum2 += float64(s.ErrNs) * float64(s.ErrNs)
-				res.RestartMaxNs = max(res.RestartMaxNs, abs(s.ErrNs))
+				after.add(s.ErrNs)
 			}
 		}
-		if n > 0 {
-			res.RestartRMSNs = math.Sqrt(sum2 / float64(n))
-		}
+		res.RestartRMSNs, res.RestartMaxNs = after.rms(), after.max
 	}
 	if len(samples) > 0 {
 		res.KernelSynced = samples[len(samples)-1].KernelSynced
 	}
 	return res
+}
+
+// errStats accumulates the error over a window of the series.
+type errStats struct {
+	n         int
+	sum, sum2 float64
+	max       float64 // largest |error|
+}
+
+func (e *errStats) add(errNs int64) {
+	x := float64(errNs)
+	e.n++
+	e.sum += x
+	e.sum2 += x * x
+	e.max = max(e.max, math.Abs(x))
+}
+
+// mean and rms are 0 over an empty window.
+func (e errStats) mean() float64 {
+	if e.n == 0 {
+		return 0
+	}
+	return e.sum / float64(e.n)
+}
+
+func (e errStats) rms() float64 {
+	if e.n == 0 {
+		return 0
+	}
+	return math.Sqrt(e.sum2 / float64(e.n))
 }
 
 // pick returns the earliest of the named events, or def.
