@@ -74,21 +74,24 @@ run_server() {
 	exit 1
 }
 
+# measure MODE RATE [generator options]: one JSON line for the running
+# server $srv.
+measure() {
+	printf '{"server":"%s","mode":"%s","rate":%s,"result":' "$srv" "$1" "$2"
+	m_rate=$2
+	shift 2
+	taskset -c "$CPU_GEN" "$OUT/stratum1" bench --quiet --json --pid "$PID" "$@" \
+		--rate "$m_rate" --duration "$DUR" 127.0.0.1:$NTP_PORT | tr -d '\n'
+	echo '}'
+}
+
 for srv in stratum1 chronyd; do
 	run_server $srv
 	for rate in $RATES; do
-		printf '{"server":"%s","mode":"nts","rate":%s,"result":' $srv $rate
-		taskset -c "$CPU_GEN" "$OUT/stratum1" bench --quiet --json --pid "$PID" --nts-ke 127.0.0.1:$KE_PORT \
-			--nts-ca "$OUT/cert.pem" --rate "$rate" --duration "$DUR" 127.0.0.1:$NTP_PORT | tr -d '\n'
-		echo '}'
+		measure nts "$rate" --nts-ke 127.0.0.1:$KE_PORT --nts-ca "$OUT/cert.pem"
 		# The same server and rate without NTS: what the wakeups, system
 		# calls and loopback cost before any cryptography.
-		if [ "${BENCH_PLAIN:-1}" = 1 ]; then
-			printf '{"server":"%s","mode":"plain","rate":%s,"result":' $srv $rate
-			taskset -c "$CPU_GEN" "$OUT/stratum1" bench --quiet --json --pid "$PID" \
-				--rate "$rate" --duration "$DUR" 127.0.0.1:$NTP_PORT | tr -d '\n'
-			echo '}'
-		fi
+		[ "${BENCH_PLAIN:-1}" != 1 ] || measure plain "$rate"
 	done
 	printf '{"server":"%s","ke":"' $srv
 	taskset -c "$CPU_GEN" "$OUT/stratum1" bench --ke-only --nts-ke 127.0.0.1:$KE_PORT --nts-ca "$OUT/cert.pem" \
