@@ -23,9 +23,9 @@ type stability struct {
 	next    time.Time
 	phase   []point // oscillator phase about every stabilityTau
 	started bool
-	// track follows the oscillator's phase at every sample, for the
-	// frequency holdover keeps; t0 is its time origin.
-	track freqTracker
+	// track follows the oscillator's phase at every sample, under several
+	// wanders, for the frequency holdover keeps; t0 is its time origin.
+	track trackerBank
 	t0    time.Time
 }
 
@@ -49,17 +49,22 @@ func (s *stability) integral(now time.Time) float64 {
 func (s *stability) measure(now time.Time, z, r, w float64) {
 	if s.t0.IsZero() {
 		s.t0 = now
-		s.track = freqTracker{}
+		s.track = trackerBank{}
 	}
 	s.track.add(now.Sub(s.t0).Seconds(), z-s.integral(now), r, w*w)
 }
 
 // holdoverFrequency returns the oscillator's own frequency (fractional) at
 // the last sample, its standard deviation, and whether the tracker has
-// seen enough samples to be trusted over the loop's filter.
+// seen enough samples to be trusted over the loop's filter. The frequency
+// is the tracker bank's choice; its deviation is never stated below the
+// one under the assumed wander, because a short record that found no
+// wander has not shown that there is none.
 func (s *stability) holdoverFrequency() (y, sy float64, ok bool) {
-	y, sy = s.track.frequency()
-	return y, sy, s.track.n >= trackerMin
+	k := s.track.best()
+	y, sy = k.frequency()
+	_, sy0 := s.track.k[0].frequency()
+	return y, max(sy, sy0), k.n >= trackerMin
 }
 
 // correct records a change of the frequency correction at now.

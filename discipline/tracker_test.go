@@ -43,23 +43,82 @@ func TestFreqTrackerBound(t *testing.T) {
 	}
 }
 
-// A phase jump the loop accepted restarts the tracker rather than bending
-// its frequency, and it learns the frequency again.
+// A phase jump the loop accepted restarts the tracker, and every tracker
+// of the bank, rather than bending their frequency, and they learn the
+// frequency again.
 func TestFreqTrackerJump(t *testing.T) {
 	const y, r, q = 20e-6, 1e-12, 4e-20
 	rng := rand.New(rand.NewPCG(3, 4))
 	var k freqTracker
+	var b trackerBank
 	for i := range 2000 {
 		z := y*float64(i) + 1e-6*rng.NormFloat64()
 		if i >= 1000 {
 			z += 1e-3
 		}
 		k.add(float64(i), z, r, q)
+		b.add(float64(i), z, r, q)
 		if i == 1000 && k.n != 1 {
 			t.Fatalf("a 1 ms jump did not restart the tracker (%d samples)", k.n)
 		}
+		if i == 1000 && b.best().n != 1 {
+			t.Fatalf("a 1 ms jump did not restart the bank (%d samples)", b.best().n)
+		}
 	}
-	if est, sy := k.frequency(); math.Abs(est-y) > 4*sy || sy > 5e-9 {
-		t.Errorf("after the jump: frequency %g ± %g, want %g", est, sy, y)
+	for name, k := range map[string]*freqTracker{"tracker": &k, "bank": b.best()} {
+		if est, sy := k.frequency(); math.Abs(est-y) > 4*sy || sy > 5e-9 {
+			t.Errorf("%s after the jump: frequency %g ± %g, want %g", name, est, sy, y)
+		}
+	}
+}
+
+// The bank lets the data choose the history: on a crystal that does not
+// wander (a lab's, an oven's) its frequency after 20 minutes is the
+// straight-line fit's over them, ten times better than the tracker under
+// the assumed wander; on one that wanders as assumed it keeps the Kalman
+// bound, and on one that wanders three times more it is no worse than the
+// single tracker.
+func TestTrackerBankChoosesHistory(t *testing.T) {
+	const w, jitter = 2e-10, 1e-6
+	q, r := w*w, jitter*jitter
+	bound := math.Sqrt(math.Sqrt2 * math.Pow(q, 0.75) * math.Pow(r, 0.25))
+	for _, tc := range []struct {
+		name      string
+		wander    float64
+		n         int
+		want      func(n float64) float64 // largest RMS error
+		vsTracker float64                 // largest ratio to the single tracker's
+	}{
+		{"quiet crystal", 0, 1200, func(n float64) float64 { return 1.3 * jitter * math.Sqrt(12/(n*n*n)) }, 0.2},
+		{"quiet crystal, 5 minutes", 0, 300, func(n float64) float64 { return 1.3 * jitter * math.Sqrt(12/(n*n*n)) }, 0.8},
+		{"wander as assumed", w, 3000, func(float64) float64 { return 1.1 * bound }, 1.1},
+		{"three times the wander", 3 * w, 3000, func(float64) float64 { return math.Inf(1) }, 1.02},
+	} {
+		rng := rand.New(rand.NewPCG(1, 2))
+		const runs = 200
+		var ssBank, ssOne float64
+		for range runs {
+			var one freqTracker
+			var bank trackerBank
+			y := 30e-6 + rng.NormFloat64()*1e-6
+			phase := rng.Float64()
+			for i := range tc.n {
+				phase += y
+				y += tc.wander * rng.NormFloat64()
+				z := phase + jitter*rng.NormFloat64()
+				one.add(float64(i), z, r, q)
+				bank.add(float64(i), z, r, q)
+			}
+			e, _ := one.frequency()
+			ssOne += (e - y) * (e - y)
+			e, _ = bank.best().frequency()
+			ssBank += (e - y) * (e - y)
+		}
+		rmsBank, rmsOne := math.Sqrt(ssBank/runs), math.Sqrt(ssOne/runs)
+		t.Logf("%s: bank %.3g, single tracker %.3g", tc.name, rmsBank, rmsOne)
+		if lim := tc.want(float64(tc.n)); rmsBank > lim || rmsBank > tc.vsTracker*rmsOne {
+			t.Errorf("%s: RMS frequency error %.3g, want <= %.3g and <= %.2f x the single tracker's %.3g",
+				tc.name, rmsBank, lim, tc.vsTracker, rmsOne)
+		}
 	}
 }
