@@ -25,7 +25,7 @@ const (
 )
 
 //go:embed systemd/stratum1.service udev/99-stratum1.rules config/stratum1.toml
-//go:embed debian/postinst debian/prerm debian/postrm
+//go:embed debian/preinst debian/postinst debian/prerm debian/postrm
 var embedded embed.FS
 
 // File is one file the package installs.
@@ -52,7 +52,7 @@ func Unit() []byte { return mustRead("systemd/stratum1.service") }
 func DefaultConfig() []byte { return mustRead("config/stratum1.toml") }
 
 // MaintainerScript returns the Debian maintainer script named name
-// (postinst, prerm or postrm), or nil.
+// (preinst, postinst, prerm or postrm), or nil.
 func MaintainerScript(name string) []byte {
 	b, err := embedded.ReadFile("debian/" + name)
 	if err != nil {

@@ -18,6 +18,7 @@ finish() {
 		echo "kernel=$(uname -r)"
 		echo "ntp_synchronized=$(timedatectl show -p NTPSynchronized --value 2>/dev/null)"
 		echo "pulses=$(cat $par/pulses) lost=$(cat $par/lost) late=$(cat $par/late)"
+		echo "pps_device=\"$(stat -c '%U:%G %a' /dev/pps0 2>&1)\""
 		if [ "$COLUMN" = stratum1 ]; then
 			echo "systemd_active=$(systemctl is-active stratum1.service)"
 			echo "exposure=$(systemd-analyze security stratum1.service 2>/dev/null | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')"

@@ -39,6 +39,10 @@ func openPPSAPI(dev, polarity string) (*ppsAPISource, error) {
 	if errors.Is(err, os.ErrPermission) {
 		f, err = os.OpenFile(dev, os.O_RDONLY, 0)
 	}
+	if errors.Is(err, os.ErrPermission) {
+		return nil, fmt.Errorf("%w (the group comes from the package's udev rule: "+
+			"`udevadm trigger --subsystem-match=pps` applies it)", err)
+	}
 	if err != nil {
 		return nil, err // names the device already
 	}

@@ -132,7 +132,7 @@ func Build(w io.Writer, o Options) error {
 		contents = append(contents, c)
 	}
 	scripts := map[string]string{}
-	for _, name := range []string{"postinst", "prerm", "postrm"} {
+	for _, name := range []string{"preinst", "postinst", "prerm", "postrm"} {
 		p := filepath.Join(stage, name)
 		if err := os.WriteFile(p, deploy.MaintainerScript(name), 0o755); err != nil {
 			return err
@@ -154,13 +154,14 @@ func Build(w io.Writer, o Options) error {
 		License:       "see /usr/share/doc/stratum1/copyright",
 		MTime:         mtime,
 		Overridables: nfpm.Overridables{
-			// useradd/usermod and systemctl, called from postinst.
+			// useradd/usermod (preinst) and systemctl (postinst).
 			Depends: []string{"passwd", "systemd"},
 			// Daemons that would fight over the clock and port 123.
 			Conflicts: []string{"chrony", "ntp", "ntpsec", "openntpd"},
 			Contents:  contents,
 			Umask:     0o022,
 			Scripts: nfpm.Scripts{
+				PreInstall:  scripts["preinst"],
 				PostInstall: scripts["postinst"],
 				PreRemove:   scripts["prerm"],
 				PostRemove:  scripts["postrm"],

@@ -98,7 +98,7 @@ func TestPackageContents(t *testing.T) {
 	info := run(t, dpkgDeb, "--info", deb)
 	for _, want := range []string{"Package: stratum1\n", "Version: 0.1.0\n", "Architecture: amd64\n",
 		"Depends: passwd, systemd\n", "Conflicts: chrony, ntp, ntpsec, openntpd\n",
-		" postinst ", " prerm ", " postrm ", " conffiles "} {
+		" preinst ", " postinst ", " prerm ", " postrm ", " conffiles "} {
 		if !strings.Contains(info, want) {
 			t.Errorf("dpkg-deb --info lacks %q:\n%s", want, info)
 		}
@@ -196,7 +196,14 @@ func TestInstallRemovePurge(t *testing.T) {
 	enabled := "etc/systemd/system/multi-user.target.wants/stratum1.service"
 	timesyncd := "etc/systemd/system/sysinit.target.wants/systemd-timesyncd.service"
 
-	dpkgIn("--install", buildDeb(t, "amd64", "0.1.0"))
+	// The account exists before the files are unpacked: udevd resolves
+	// the rule's group when it parses the rule, possibly at once.
+	deb := buildDeb(t, "amd64", "0.1.0")
+	dpkgIn("--unpack", deb)
+	if group, _ := os.ReadFile(at("etc/group")); !regexp.MustCompile(`(?m)^stratum1:x:\d+:$`).Match(group) {
+		t.Errorf("no stratum1 group once the udev rule is unpacked:\n%s", group)
+	}
+	dpkgIn("--configure", "stratum1")
 	status := dpkgIn("--status", "stratum1")
 	if !strings.Contains(status, "Status: install ok installed") {
 		t.Fatalf("not installed:\n%s", status)
