@@ -171,7 +171,7 @@ func (c *Core) Epoch(now time.Time, e gps.Epoch, gen uint64) []Action {
 	if !c.ppsAttached {
 		// No pulse: the NMEA arrival time is the measurement.
 		if e.Valid {
-			s := discipline.Sample{Local: e.Arrival, True: e.Time, Source: discipline.NMEA}
+			s := c.nmeaSample(e)
 			c.gpsSample(s, s.Offset()-c.cfg.Discipline.NMEALatency)
 		}
 		return c.out
@@ -180,6 +180,31 @@ func (c *Core) Epoch(now time.Time, e gps.Epoch, gen uint64) []Action {
 		c.ppsSample(s)
 	}
 	return c.out
+}
+
+// nmeaLatencyUnknown bounds the error of an NMEA sample whose latency was
+// neither configured nor learned: receivers send a second's sentences from
+// just after its edge to just before the next one, or the next second's
+// before its edge.
+const nmeaLatencyUnknown = time.Second
+
+// nmeaSample is the sample an epoch makes without pulses. The configured
+// nmea_latency is the discipline's to subtract; without one, the latency
+// the pairer learned while there were pulses is, and without either the
+// sample says that its error is unknown to a second (a 9600-baud
+// receiver's sentences come 100 ms late or more: the 20 ms of nmea_error
+// would have been served for an error five times that).
+func (c *Core) nmeaSample(e gps.Epoch) discipline.Sample {
+	s := discipline.Sample{Local: e.Arrival, True: e.Time, Source: discipline.NMEA}
+	if c.cfg.Discipline.NMEALatency != 0 {
+		return s
+	}
+	if lat, _, ok := c.pairer.NMEALatency(); ok {
+		s.True = s.True.Add(lat)
+		return s
+	}
+	s.Bias = nmeaLatencyUnknown
+	return s
 }
 
 // Edge takes one captured pulse edge, handled at clock reading now; gen is

@@ -162,3 +162,72 @@ func TestCoreLogsNMEASilence(t *testing.T) {
 		t.Errorf("the return does not say how long it was silent:\n%s", buf.String())
 	}
 }
+
+// Without pulses, an NMEA sample's latency is the configured one, else the
+// one the pairer learned while there were pulses, else unknown: then the
+// served error says so (a second), instead of nmea_error's 20 ms for a
+// clock 150 ms off. With the latency learned, NMEA alone agrees with the
+// clock the pulses set, and the served error is milliseconds.
+func TestCoreNMEALatencyWithoutPulses(t *testing.T) {
+	const latency = 150 * time.Millisecond
+	for _, tc := range []struct {
+		name      string
+		pulsesFor int           // seconds of pulses before the device goes
+		maxDisp   time.Duration // largest root dispersion wanted; 0 any
+		maxGPS    time.Duration // largest |clock - NMEA| over the last epochs; 0 any
+	}{
+		{"never pulses", 0, 0, 0},
+		{"latency learned", 40, 100 * time.Millisecond, 5 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &stepClock{}
+			utc := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+			off := 2 * time.Second // the clock ahead at start
+			cfg := CoreConfig{Discipline: discipline.DefaultConfig(), PPS: pps.DefaultConfig(), GPSRecoverAfter: time.Minute}
+			cfg.Discipline.DriftFile, cfg.Discipline.LeapFile = "", "" // nmea_latency not configured
+			c, err := NewCore(cfg, clk, utc.Add(off), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stepped time.Duration
+			do := func(acts []Action) {
+				for _, a := range acts {
+					if a.Kind == ActionStep {
+						stepped += a.Step
+					}
+				}
+			}
+			if tc.pulsesFor > 0 {
+				do(c.PPSSource(utc.Add(off), "/dev/pps0", "pps-api", time.Microsecond))
+			}
+			var gpsWorst time.Duration
+			for i := range tc.pulsesFor + 30 {
+				sec := utc.Add(time.Duration(i) * time.Second)
+				if i == tc.pulsesFor && tc.pulsesFor > 0 {
+					do(c.PPSSource(sec.Add(off+stepped), "/dev/pps0", "", 0))
+				}
+				if i < tc.pulsesFor {
+					at := sec.Add(off + stepped)
+					do(c.Edge(at, pps.Edge{Local: at, Seq: uint64(i + 1)}, c.Steps()))
+				}
+				arrival := sec.Add(latency + off + stepped)
+				do(c.Epoch(arrival, gps.Epoch{Time: sec, Valid: true, Mode: 3, Arrival: arrival}, c.Steps()))
+				do(c.Tick(arrival.Add(500 * time.Millisecond)))
+				if i >= tc.pulsesFor+20 {
+					gpsWorst = max(gpsWorst, c.View(arrival).GPSOffset.Abs())
+				}
+			}
+			// The stand-in clock only steps: its error is what the steps left.
+			st, clockErr := c.Served(), (off + stepped).Abs()
+			if st == nil || !st.Synchronised() || st.RootDispersion < clockErr {
+				t.Fatalf("served %+v for a clock %v off", st, clockErr)
+			}
+			if tc.maxDisp > 0 && st.RootDispersion > tc.maxDisp {
+				t.Errorf("root dispersion %v, want <= %v", st.RootDispersion, tc.maxDisp)
+			}
+			if tc.maxGPS > 0 && gpsWorst > tc.maxGPS {
+				t.Errorf("clock - NMEA up to %v without pulses, want within %v", gpsWorst, tc.maxGPS)
+			}
+		})
+	}
+}

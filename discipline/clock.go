@@ -71,6 +71,11 @@ type Sample struct {
 	True   time.Time
 	Err    time.Duration
 	Source Kind
+	// Bias bounds the part of an NMEA sample's error that no averaging
+	// removes: the uncertainty of the sentences' latency when it was
+	// neither configured nor learned from the pulses. The published
+	// error includes it.
+	Bias time.Duration
 }
 
 // Offset returns the clock's offset from true time (clock - source).

@@ -66,7 +66,14 @@ func (d *Discipline) observeOnly() {
 	d.log.Info("clock adjustment disabled: observing only; the clock's offset counts in the published error")
 }
 
-func (d *Discipline) stepAllowed() bool { return d.cfg.StepLimit < 0 || d.updates < d.cfg.StepLimit }
+// stepAllowed reports whether an offset above step_threshold may be
+// stepped: within the first step_limit updates, and for as long as only
+// NMEA of unknown latency has set the clock, so that the first pulses,
+// however late their device comes, step out the up to a second that
+// NMEA left rather than slew it at max_frequency_ppm for half an hour.
+func (d *Discipline) stepAllowed() bool {
+	return d.cfg.StepLimit < 0 || d.updates < d.cfg.StepLimit || d.coarse
+}
 
 // step removes offset (seconds) from the clock.
 func (d *Discipline) step(offset float64, now time.Time) {

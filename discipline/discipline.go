@@ -132,6 +132,8 @@ type Discipline struct {
 	holdStart  time.Time
 	holdDrift2 float64 // drift variance to restore when the source returns, s^-2
 	holdQ      float64 // random-walk frequency noise in holdover, s^-1
+	nmeaBias   float64 // the last NMEA sample's Bias, s
+	coarse     bool    // only NMEA of unknown latency has set the clock
 	offset     time.Duration
 	goodRun    int
 	rejected   uint64
@@ -529,6 +531,13 @@ func (d *Discipline) accept(s Sample, z, r float64) {
 	d.wholeJumpSince = time.Time{}
 	d.updates++
 	d.source = s.Source
+	switch s.Source {
+	case NMEA:
+		d.nmeaBias = s.Bias.Seconds()
+		d.coarse = d.coarse || (s.Bias > 0 && d.lastPPS.IsZero())
+	case PPS:
+		d.coarse = false
+	}
 	d.offset = time.Duration(z * 1e9)
 	d.lastSample = s.Local
 	d.lastR = r

@@ -87,6 +87,49 @@ func TestSmallOffsetIsSlewed(t *testing.T) {
 	}
 }
 
+// NMEA of unknown latency sets the clock coarsely; pulses that come later
+// (a device whose permissions came late) step out what it left above
+// step_threshold, however many NMEA updates came first, and only then.
+func TestPulsesAfterCoarseNMEAStep(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		bias      time.Duration // the NMEA samples' Bias
+		wantSteps int
+	}{
+		{"latency unknown", time.Second, 1},
+		{"latency known", 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &fakeClock{}
+			d, _ := New(testConfig(), clk, nil)
+			k := 0
+			for ; k < 30; k++ {
+				s := pps(k, 0)
+				s.Source, s.Bias = NMEA, tc.bias
+				d.Sample(s)
+			}
+			// The sentences came 400 ms after their second: the clock
+			// is that much behind.
+			for ; k < 60; k++ {
+				d.Sample(pps(k, -400*time.Millisecond))
+			}
+			if len(clk.steps) != tc.wantSteps || (tc.wantSteps == 1 && clk.steps[0] != 400*time.Millisecond) {
+				t.Errorf("steps %v, want %d of 400ms", clk.steps, tc.wantSteps)
+			}
+			// Locked to the pulses, the allowance is over.
+			for ; k < 90; k++ {
+				d.Sample(pps(k, -400*time.Millisecond+time.Duration(len(clk.steps))*400*time.Millisecond))
+			}
+			for ; k < 120; k++ {
+				d.Sample(pps(k, -200*time.Millisecond))
+			}
+			if len(clk.steps) != tc.wantSteps {
+				t.Errorf("steps %v after locking to the pulses, want %d", clk.steps, tc.wantSteps)
+			}
+		})
+	}
+}
+
 func TestDriftFile(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "drift")

@@ -175,7 +175,7 @@ func (d *Discipline) estErrorLocked() float64 {
 func (d *Discipline) withSourceError(e float64) float64 {
 	switch d.source {
 	case NMEA:
-		e = math.Hypot(e, d.cfg.NMEAError.Seconds())
+		e = math.Hypot(e, d.cfg.NMEAError.Seconds()) + d.nmeaBias
 	case Peer:
 		// The peers' error is partly systematic (asymmetric paths): the
 		// filter's averaging does not remove it.
