@@ -44,7 +44,7 @@ type Scenario struct {
 // FullScenario is issue 15's scenario.
 func FullScenario() Scenario {
 	return Scenario{CrystalPPM: 25, OffsetNs: 300e6, JitterNs: 1000, LockHoldS: 30, LockTimeoutS: 900,
-		MeasureS: 240, OutageS: 600, RecoverS: 180, StepPPM: 2, AfterStepS: 240, AfterRestartS: 180,
+		MeasureS: 600, OutageS: 600, RecoverS: 180, StepPPM: 2, AfterStepS: 240, AfterRestartS: 180,
 		OutlierNs: 200_000}
 }
 

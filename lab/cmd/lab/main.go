@@ -35,7 +35,7 @@ func main() {
 	outlierLate := flag.Duration("outlier-late", 200*time.Microsecond, "how late an outlier pulse comes at most")
 	staleNMEA := flag.Bool("stale-nmea", false, "the relay queues what the daemon's port leaves unread (seconds-old sentences after a restart)")
 	lineFaults := flag.Bool("line-faults", false, "20 s after lock garbage on the NMEA line, 20 s later the line cut for a minute")
-	measure := flag.Duration("measure", 0, "time locked before the outage (default the scenario's: 4m, or 100s with -short)")
+	measure := flag.Duration("measure", 0, "time locked before the outage (default the scenario's: 10m, or 100s with -short)")
 	check := flag.Bool("check", false, "exit non-zero unless every column runs green (as scripts/test.sh wants)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
