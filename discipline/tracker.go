@@ -30,26 +30,6 @@ const (
 	trackerJump = 10.0
 )
 
-// add incorporates the phase z (s, noise variance r) at t seconds, under
-// random-walk frequency noise of variance q per second. A jump of more
-// than trackerJump standard deviations restarts the tracker.
-func (k *freqTracker) add(t, z, r, q float64) {
-	if k.n > 0 && t <= k.t {
-		return
-	}
-	if k.n == 0 {
-		k.restart(t, z, r)
-		return
-	}
-	k.predict(t, q)
-	nu, s := k.innovation(z, r)
-	if nu*nu > trackerJump*trackerJump*s {
-		k.restart(t, z, r)
-		return
-	}
-	k.correct(nu, s)
-}
-
 // restart begins again from the phase z (variance r) at t.
 func (k *freqTracker) restart(t, z, r float64) {
 	*k = freqTracker{n: 1, t: t, x: [2]float64{z, 0}, p: [2][2]float64{{r, 0}, {0, trackerSkew * trackerSkew}}}
@@ -105,14 +85,17 @@ type trackerBank struct {
 
 const (
 	bankSize   = 5
-	bankStep   = 10.0 // ratio of consecutive trackers' wander variances
-	bankMemory = 600.0
-	bankSlack  = 3.0
+	bankStep   = 10.0  // ratio of consecutive trackers' wander variances
+	bankMemory = 600.0 // time constant of the scores' forgetting, s
+	bankSlack  = 3.0   // log-likelihood a quieter tracker may trail by
 )
 
 // add incorporates the phase z (s, variance r) at t seconds; q is the
-// largest wander variance per second, the one assumed. A jump, judged
-// under q, restarts every tracker.
+// largest wander variance per second, the one assumed, under which the
+// first tracker is the single tracker's Kalman filter. An innovation over
+// trackerJump of its standard deviations (a phase jump the loop accepted)
+// restarts every tracker: a break in the reconstructed phase, not
+// frequency.
 func (b *trackerBank) add(t, z, r, q float64) {
 	first := &b.k[0]
 	if first.n > 0 && t <= first.t {

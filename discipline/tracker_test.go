@@ -6,9 +6,10 @@ import (
 	"testing"
 )
 
-// The tracker's frequency error at the last sample, over many random-walk
-// oscillators seen through white phase noise, is the Kalman bound
-// √(√2·q^¾·R^¼), and its own standard deviation says so.
+// The single tracker's frequency error at the last sample (the bank's
+// first, under the assumed wander), over many random-walk oscillators seen
+// through white phase noise, is the Kalman bound √(√2·q^¾·R^¼), and its
+// own standard deviation says so.
 func TestFreqTrackerBound(t *testing.T) {
 	for _, tc := range []struct{ w, jitter float64 }{
 		{2e-10, 1e-6},
@@ -21,15 +22,15 @@ func TestFreqTrackerBound(t *testing.T) {
 		const runs = 400
 		var ss, sySum float64
 		for range runs {
-			var k freqTracker
+			var b trackerBank
 			y := 30e-6 + rng.NormFloat64()*1e-6
 			phase := rng.Float64()
 			for i := range 3000 {
 				phase += y
 				y += tc.w * rng.NormFloat64()
-				k.add(float64(i), phase+tc.jitter*rng.NormFloat64(), r, q)
+				b.add(float64(i), phase+tc.jitter*rng.NormFloat64(), r, q)
 			}
-			est, sy := k.frequency()
+			est, sy := b.k[0].frequency()
 			ss += (est - y) * (est - y)
 			sySum += sy
 		}
@@ -43,29 +44,27 @@ func TestFreqTrackerBound(t *testing.T) {
 	}
 }
 
-// A phase jump the loop accepted restarts the tracker, and every tracker
-// of the bank, rather than bending their frequency, and they learn the
-// frequency again.
+// A phase jump the loop accepted restarts every tracker of the bank rather
+// than bending their frequency, and they learn the frequency again.
 func TestFreqTrackerJump(t *testing.T) {
 	const y, r, q = 20e-6, 1e-12, 4e-20
 	rng := rand.New(rand.NewPCG(3, 4))
-	var k freqTracker
 	var b trackerBank
 	for i := range 2000 {
 		z := y*float64(i) + 1e-6*rng.NormFloat64()
 		if i >= 1000 {
 			z += 1e-3
 		}
-		k.add(float64(i), z, r, q)
 		b.add(float64(i), z, r, q)
-		if i == 1000 && k.n != 1 {
-			t.Fatalf("a 1 ms jump did not restart the tracker (%d samples)", k.n)
-		}
-		if i == 1000 && b.best().n != 1 {
-			t.Fatalf("a 1 ms jump did not restart the bank (%d samples)", b.best().n)
+		if i == 1000 {
+			for j := range b.k {
+				if b.k[j].n != 1 {
+					t.Fatalf("a 1 ms jump did not restart tracker %d (%d samples)", j, b.k[j].n)
+				}
+			}
 		}
 	}
-	for name, k := range map[string]*freqTracker{"tracker": &k, "bank": b.best()} {
+	for name, k := range map[string]*freqTracker{"single tracker": &b.k[0], "bank": b.best()} {
 		if est, sy := k.frequency(); math.Abs(est-y) > 4*sy || sy > 5e-9 {
 			t.Errorf("%s after the jump: frequency %g ± %g, want %g", name, est, sy, y)
 		}
@@ -98,7 +97,6 @@ func TestTrackerBankChoosesHistory(t *testing.T) {
 		const runs = 200
 		var ssBank, ssOne float64
 		for range runs {
-			var one freqTracker
 			var bank trackerBank
 			y := 30e-6 + rng.NormFloat64()*1e-6
 			phase := rng.Float64()
@@ -106,10 +104,9 @@ func TestTrackerBankChoosesHistory(t *testing.T) {
 				phase += y
 				y += tc.wander * rng.NormFloat64()
 				z := phase + jitter*rng.NormFloat64()
-				one.add(float64(i), z, r, q)
 				bank.add(float64(i), z, r, q)
 			}
-			e, _ := one.frequency()
+			e, _ := bank.k[0].frequency()
 			ssOne += (e - y) * (e - y)
 			e, _ = bank.best().frequency()
 			ssBank += (e - y) * (e - y)
