@@ -22,14 +22,7 @@ func TestFreqTrackerBound(t *testing.T) {
 		const runs = 400
 		var ss, sySum float64
 		for range runs {
-			var b trackerBank
-			y := 30e-6 + rng.NormFloat64()*1e-6
-			phase := rng.Float64()
-			for i := range 3000 {
-				phase += y
-				y += tc.w * rng.NormFloat64()
-				b.add(float64(i), phase+tc.jitter*rng.NormFloat64(), r, q)
-			}
+			b, y := trackOscillator(rng, 3000, tc.w, tc.jitter, q)
 			est, sy := b.k[0].frequency()
 			ss += (est - y) * (est - y)
 			sySum += sy
@@ -97,15 +90,7 @@ func TestTrackerBankChoosesHistory(t *testing.T) {
 		const runs = 200
 		var ssBank, ssOne float64
 		for range runs {
-			var bank trackerBank
-			y := 30e-6 + rng.NormFloat64()*1e-6
-			phase := rng.Float64()
-			for i := range tc.n {
-				phase += y
-				y += tc.wander * rng.NormFloat64()
-				z := phase + jitter*rng.NormFloat64()
-				bank.add(float64(i), z, r, q)
-			}
+			bank, y := trackOscillator(rng, tc.n, tc.wander, jitter, q)
 			e, _ := bank.k[0].frequency()
 			ssOne += (e - y) * (e - y)
 			e, _ = bank.best().frequency()
@@ -118,4 +103,19 @@ func TestTrackerBankChoosesHistory(t *testing.T) {
 				tc.name, rmsBank, lim, tc.vsTracker, rmsOne)
 		}
 	}
+}
+
+// trackOscillator feeds a bank n samples, a second apart, of an oscillator
+// some ppm off that wanders by wander/√s, seen through white phase noise
+// of jitter (s), under the assumed wander variance q; it returns the bank
+// and the oscillator's frequency at the last sample.
+func trackOscillator(rng *rand.Rand, n int, wander, jitter, q float64) (b trackerBank, y float64) {
+	y = 30e-6 + rng.NormFloat64()*1e-6
+	phase := rng.Float64()
+	for i := range n {
+		phase += y
+		y += wander * rng.NormFloat64()
+		b.add(float64(i), phase+jitter*rng.NormFloat64(), jitter*jitter, q)
+	}
+	return b, y
 }
