@@ -63,7 +63,7 @@ func (s *stability) measure(now time.Time, z, r, w float64) {
 func (s *stability) holdoverFrequency() (y, sy float64, ok bool) {
 	k := s.track.best()
 	y, sy = k.frequency()
-	_, sy0 := s.track.k[0].frequency()
+	_, sy0 := s.track.assumed().frequency()
 	return y, max(sy, sy0), k.n >= trackerMin
 }
 

@@ -97,7 +97,7 @@ const (
 // restarts every tracker: a break in the reconstructed phase, not
 // frequency.
 func (b *trackerBank) add(t, z, r, q float64) {
-	first := &b.k[0]
+	first := b.assumed()
 	if first.n > 0 && t <= first.t {
 		return
 	}
@@ -122,6 +122,10 @@ func (b *trackerBank) add(t, z, r, q float64) {
 		b.k[i].correct(nu, s)
 	}
 }
+
+// assumed returns the tracker under the assumed wander: the single
+// tracker's Kalman filter, whose deviation the bank states.
+func (b *trackerBank) assumed() *freqTracker { return &b.k[0] }
 
 // best returns the quietest tracker whose innovations the data liked
 // within bankSlack of the best. A short record cannot tell the wanders
