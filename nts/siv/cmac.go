@@ -6,6 +6,7 @@ package siv
 
 import (
 	"crypto/cipher"
+	"crypto/subtle"
 	"encoding/binary"
 )
 
@@ -41,56 +42,76 @@ func dbl(v block) block {
 	return out
 }
 
-// mac is a running CMAC: it keeps the last block, possibly full, back
-// until the end, since the last block is treated specially. It lives in a
-// pooled scratch area: blocks handed to a cipher.Block escape to the heap.
-type mac struct {
-	m   *cmac
-	x   block // chaining value
-	buf block
-	tmp block
-	n   int // bytes in buf
+// lane is one CMAC chain in progress. One chain is bound by the latency of
+// the AES instruction, every block waiting for the one before; the chains
+// of an S2V (one per component) are independent, and run advances them a
+// block each in turn, so that the processor overlaps them: two chains take
+// about the time of one. A lane lives in a pooled scratch area, since a
+// block handed to a cipher.Block escapes to the heap; its input does not
+// (see run), so that callers' buffers stay on their stacks.
+type lane struct {
+	m    *cmac
+	x    block // chaining value
+	last bool  // the input ends the message: its final block is finished as CMAC's last
 }
 
-func (s *mac) reset(m *cmac) {
-	s.m, s.n = m, 0
-	s.x = block{}
+// start sets the lane to compute a CMAC under m or, with !last, only to
+// absorb a whole number of blocks that more input follows.
+func (l *lane) start(m *cmac, last bool) {
+	l.m, l.x, l.last = m, block{}, last
 }
 
-func (s *mac) write(p []byte) {
-	if s.n < blockLen {
-		c := copy(s.buf[s.n:], p)
-		s.n += c
-		p = p[c:]
-		if len(p) == 0 {
-			return
+// run computes lane i over in[i], all lanes together: first the blocks
+// that are not a message's last, a block of each lane in turn, then the
+// last blocks. The chaining value is XORed by subtle.XORBytes, whose
+// whole-block store the cipher's whole-block load is forwarded from; a
+// block stored in halves and loaded whole waits until the stores reach
+// the cache, behind every instruction before them (the other lanes' AES
+// included), which would undo the overlap.
+func run(ls []lane, in [][]byte) {
+	most := 0
+	for i := range ls {
+		most = max(most, absorbed(ls[i].last, len(in[i])))
+	}
+	for k := 0; k < most; k++ {
+		off := k * blockLen
+		for i := range ls {
+			if off+blockLen > len(in[i]) || ls[i].last && off+blockLen == len(in[i]) {
+				continue
+			}
+			l := &ls[i]
+			subtle.XORBytes(l.x[:], l.x[:], in[i][off:off+blockLen])
+			l.m.b.Encrypt(l.x[:], l.x[:])
 		}
 	}
-	// buf is full and more follows: it is not the last block. Whole
-	// blocks but the last are then absorbed straight from p.
-	xorInto(&s.x, s.buf[:])
-	s.m.b.Encrypt(s.x[:], s.x[:])
-	for len(p) > blockLen {
-		xorInto(&s.x, p[:blockLen])
-		s.m.b.Encrypt(s.x[:], s.x[:])
-		p = p[blockLen:]
+	for i := range ls {
+		l := &ls[i]
+		if !l.last {
+			continue
+		}
+		tail := in[i][absorbed(true, len(in[i]))*blockLen:]
+		var t block
+		copy(t[:], tail)
+		if len(tail) == blockLen {
+			xorInto(&t, l.m.k1[:])
+		} else {
+			t[len(tail)] = 0x80
+			xorInto(&t, l.m.k2[:])
+		}
+		subtle.XORBytes(l.x[:], l.x[:], t[:])
+		l.m.b.Encrypt(l.x[:], l.x[:])
+		l.last = false
 	}
-	s.n = copy(s.buf[:], p)
 }
 
-func (s *mac) sum() block {
-	if s.n == blockLen {
-		s.tmp = s.buf
-		xorInto(&s.tmp, s.m.k1[:])
-	} else {
-		s.tmp = block{}
-		copy(s.tmp[:], s.buf[:s.n])
-		s.tmp[s.n] = 0x80
-		xorInto(&s.tmp, s.m.k2[:])
+// absorbed is the number of blocks of an n-byte input that run absorbs
+// before the last: all but the last, complete or not, of a message's end
+// (last), every whole one otherwise.
+func absorbed(last bool, n int) int {
+	if last {
+		return max(n-1, 0) / blockLen
 	}
-	xorInto(&s.x, s.tmp[:])
-	s.m.b.Encrypt(s.x[:], s.x[:])
-	return s.x
+	return n / blockLen
 }
 
 // xorInto sets x to x XOR p (a whole block), two words at a time: cheaper
@@ -99,11 +120,4 @@ func xorInto(x *block, p []byte) {
 	_ = p[blockLen-1]
 	binary.LittleEndian.PutUint64(x[:8], binary.LittleEndian.Uint64(x[:8])^binary.LittleEndian.Uint64(p[:8]))
 	binary.LittleEndian.PutUint64(x[8:], binary.LittleEndian.Uint64(x[8:])^binary.LittleEndian.Uint64(p[8:16]))
-}
-
-// sumOf returns the CMAC of p in one go, using s.
-func (s *mac) sumOf(m *cmac, p []byte) block {
-	s.reset(m)
-	s.write(p)
-	return s.sum()
 }

@@ -57,7 +57,10 @@ func New(key []byte) (*SIV, error) {
 	// The subkeys' block goes through the SIV's own scratch: a local
 	// handed to a cipher.Block would escape to the heap.
 	s.mac.init(b1, &s.own.t)
-	s.d0 = s.own.m.sumOf(&s.mac, s.own.t[:])
+	l := &s.own.lanes[0]
+	l.start(&s.mac, true)
+	run(s.own.lanes[:1], [][]byte{s.own.t[:]})
+	s.d0 = l.x
 	s.own = scratch{}
 	s.pool.New = func() any { return new(scratch) }
 	return s, nil
@@ -79,62 +82,116 @@ func (s *SIV) put(w *scratch) {
 	s.pool.Put(w)
 }
 
+// lanes is how many CMAC chains (or counter blocks) run at once. An NTS
+// request's S2Vs have two or three chains (the associated data, the nonce,
+// the plaintext's leading blocks); a counter-mode pass has as many blocks
+// as the message.
+const lanes = 4
+
 // scratch holds what one Seal or Open works on; it is pooled, since
 // blocks handed to a cipher.Block escape to the heap.
 type scratch struct {
-	m       mac
-	ctr, ks block
-	t       block
+	lanes [lanes]lane
+	ks    [lanes]block // CTR key stream
+	t     block
+	tail  [2 * blockLen]byte
 }
 
 // s2v is the vectorised PRF of RFC 5297 section 2.4 over the associated
-// data components ad and the plaintext p.
+// data components ad and the plaintext p. The components' CMACs are
+// independent and run side by side (lane), and so do the plaintext's
+// blocks that precede its last sixteen bytes, the only ones that depend
+// on the components (the xorend of D).
 func (s *SIV) s2v(w *scratch, ad [][]byte, p []byte) block {
+	var in [lanes][]byte // on the stack: the lanes' inputs
 	d := s.d0
-	for _, a := range ad {
-		t := w.m.sumOf(&s.mac, a)
+	cut := len(p) - blockLen
+	pre := cut / blockLen * blockLen // the plaintext's blocks before T's end
+	if cut < 0 {
+		pre = 0
+	}
+	var px block // their chaining value
+	first := true
+	for first || len(ad) > 0 {
+		n := min(len(ad), lanes-1)
+		for i, a := range ad[:n] {
+			w.lanes[i].start(&s.mac, true)
+			in[i] = a
+		}
+		if first {
+			// The plaintext's lane runs beside the first components.
+			w.lanes[n].start(&s.mac, false)
+			in[n] = p[:pre]
+			run(w.lanes[:n+1], in[:n+1])
+			px = w.lanes[n].x
+			first = false
+		} else {
+			run(w.lanes[:n], in[:n])
+		}
+		for i := range n {
+			d = dbl(d)
+			xorInto(&d, w.lanes[i].x[:])
+		}
+		ad = ad[n:]
+	}
+	l := &w.lanes[0]
+	if cut >= 0 {
+		// T = p xorend D: the rest of p after the lane's blocks, its
+		// last sixteen bytes XORed with D.
+		t := w.tail[:len(p)-pre]
+		copy(t, p[pre:])
+		xorInto((*block)(t[len(t)-blockLen:]), d[:])
+		l.start(&s.mac, true)
+		l.x = px
+		in[0] = t
+	} else {
+		// T = dbl(D) XOR pad(p), one block.
 		d = dbl(d)
-		xorInto(&d, t[:])
+		w.t = block{}
+		copy(w.t[:], p)
+		w.t[len(p)] = 0x80
+		xorInto(&w.t, d[:])
+		l.start(&s.mac, true)
+		in[0] = w.t[:]
 	}
-	w.m.reset(&s.mac)
-	if len(p) >= blockLen {
-		cut := len(p) - blockLen
-		w.m.write(p[:cut])
-		w.t = d
-		xorInto(&w.t, p[cut:])
-		w.m.write(w.t[:])
-		return w.m.sum()
-	}
-	d = dbl(d)
-	w.t = block{}
-	copy(w.t[:], p)
-	w.t[len(p)] = 0x80
-	xorInto(&w.t, d[:])
-	w.m.write(w.t[:])
-	return w.m.sum()
+	run(w.lanes[:1], in[:1])
+	return l.x
 }
 
 // xorCTR encrypts or decrypts src into dst (same length, may alias exactly)
 // in counter mode from the synthetic IV v, with bits 31 and 63 cleared.
+// The key stream is made a few blocks at a time: they are independent.
 func (s *SIV) xorCTR(w *scratch, dst, src []byte, v block) {
-	w.ctr = v
-	w.ctr[8] &= 0x7f
-	w.ctr[12] &= 0x7f
+	hi := binary.BigEndian.Uint64(v[:8])
+	lo := binary.BigEndian.Uint64(v[8:]) &^ (1<<63 | 1<<31)
 	for len(src) > 0 {
-		s.ctr.Encrypt(w.ks[:], w.ctr[:])
-		n := blockLen
-		if len(src) >= blockLen {
-			// dst and src alias exactly or not at all: word by word
-			// is safe.
-			xorInto(&w.ks, src[:blockLen])
-			copy(dst[:blockLen], w.ks[:])
-		} else {
-			n = subtle.XORBytes(dst, src, w.ks[:])
+		n := min(lanes, (len(src)+blockLen-1)/blockLen)
+		// All the counter blocks first, then all the encryptions: a
+		// block stored in halves and loaded whole waits until the
+		// stores reach the cache, behind every instruction before them;
+		// interleaved, each encryption would wait for the one before.
+		for i := range n {
+			// The low 64 bits only: bit 63 was cleared, and a
+			// datagram is far shorter than 2^63 blocks.
+			binary.BigEndian.PutUint64(w.ks[i][:8], hi)
+			binary.BigEndian.PutUint64(w.ks[i][8:], lo+uint64(i))
 		}
-		dst, src = dst[n:], src[n:]
-		// The counter's low 64 bits; the high half never carries for a
-		// datagram's length (bit 63 was cleared).
-		binary.BigEndian.PutUint64(w.ctr[8:], binary.BigEndian.Uint64(w.ctr[8:])+1)
+		for i := range n {
+			s.ctr.Encrypt(w.ks[i][:], w.ks[i][:])
+		}
+		lo += uint64(n)
+		for i := range n {
+			if len(src) >= blockLen {
+				// dst and src alias exactly or not at all: word
+				// by word is safe.
+				xorInto(&w.ks[i], src[:blockLen])
+				copy(dst[:blockLen], w.ks[i][:])
+				dst, src = dst[blockLen:], src[blockLen:]
+			} else {
+				m := subtle.XORBytes(dst, src, w.ks[i][:])
+				dst, src = dst[m:], src[m:]
+			}
+		}
 	}
 }
 

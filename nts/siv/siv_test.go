@@ -3,7 +3,10 @@ package siv
 import (
 	"bytes"
 	"crypto/aes"
+	"crypto/cipher"
+	"crypto/subtle"
 	"encoding/hex"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -36,21 +39,26 @@ func TestCMAC(t *testing.T) {
 	}
 	var m cmac
 	m.init(b, new(block))
-	for _, tt := range tests {
-		p := unhex(t, msg)[:tt.n]
-		var w mac
-		got := w.sumOf(&m, p)
-		if want := unhex(t, tt.want); !bytes.Equal(got[:], want) {
+	// Each alone, then all four side by side.
+	ls := make([]lane, len(tests))
+	for i, tt := range tests {
+		ls[i].start(&m, true)
+		run(ls[i:i+1], [][]byte{unhex(t, msg)[:tt.n]})
+	}
+	together := make([]lane, len(tests))
+	in := make([][]byte, len(tests))
+	for i, tt := range tests {
+		together[i].start(&m, true)
+		in[i] = unhex(t, msg)[:tt.n]
+	}
+	run(together, in)
+	for i, tt := range tests {
+		want := unhex(t, tt.want)
+		if got := ls[i].x; !bytes.Equal(got[:], want) {
 			t.Errorf("CMAC of %d bytes = %x, want %x", tt.n, got, want)
 		}
-		// Byte by byte gives the same.
-		var s mac
-		s.reset(&m)
-		for i := range p {
-			s.write(p[i : i+1])
-		}
-		if got2 := s.sum(); got2 != got {
-			t.Errorf("streamed CMAC of %d bytes = %x, want %x", tt.n, got2, got)
+		if got := together[i].x; !bytes.Equal(got[:], want) {
+			t.Errorf("CMAC of %d bytes beside the others = %x, want %x", tt.n, got, want)
 		}
 	}
 }
@@ -181,5 +189,104 @@ func BenchmarkSeal(b *testing.B) {
 	b.SetBytes(int64(len(pt) + len(ad)))
 	for b.Loop() {
 		s.Seal(dst[:0], nonce, pt, ad)
+	}
+}
+
+// refCMAC is RFC 4493's algorithm written plainly, one block after the
+// other, to check the lanes against.
+func refCMAC(b cipher.Block, m []byte) block {
+	var l, k1, k2 block
+	b.Encrypt(l[:], l[:])
+	k1 = dbl(l)
+	k2 = dbl(k1)
+	n := max((len(m)+blockLen-1)/blockLen, 1)
+	var last block
+	if len(m) > 0 && len(m)%blockLen == 0 {
+		copy(last[:], m[(n-1)*blockLen:])
+		subtle.XORBytes(last[:], last[:], k1[:])
+	} else {
+		r := copy(last[:], m[(n-1)*blockLen:])
+		last[r] = 0x80
+		subtle.XORBytes(last[:], last[:], k2[:])
+	}
+	var x block
+	for i := 0; i < n-1; i++ {
+		subtle.XORBytes(x[:], x[:], m[i*blockLen:(i+1)*blockLen])
+		b.Encrypt(x[:], x[:])
+	}
+	subtle.XORBytes(x[:], x[:], last[:])
+	b.Encrypt(x[:], x[:])
+	return x
+}
+
+// refSeal is RFC 5297's S2V and CTR written plainly, with crypto/cipher's
+// counter mode.
+func refSeal(key, pt []byte, ad ...[]byte) []byte {
+	b1, _ := aes.NewCipher(key[:len(key)/2])
+	b2, _ := aes.NewCipher(key[len(key)/2:])
+	var zero block
+	d := refCMAC(b1, zero[:])
+	for _, a := range ad {
+		t := refCMAC(b1, a)
+		d = dbl(d)
+		subtle.XORBytes(d[:], d[:], t[:])
+	}
+	var t []byte
+	if len(pt) >= blockLen {
+		t = bytes.Clone(pt)
+		subtle.XORBytes(t[len(t)-blockLen:], t[len(t)-blockLen:], d[:])
+	} else {
+		d = dbl(d)
+		var p block
+		copy(p[:], pt)
+		p[len(pt)] = 0x80
+		subtle.XORBytes(p[:], p[:], d[:])
+		t = p[:]
+	}
+	v := refCMAC(b1, t)
+	q := v
+	q[8] &= 0x7f
+	q[12] &= 0x7f
+	out := append(v[:], make([]byte, len(pt))...)
+	cipher.NewCTR(b2, q[:]).XORKeyStream(out[blockLen:], pt)
+	return out
+}
+
+// TestAgainstReference compares Seal and Open with the plain algorithm
+// for every plaintext length around the block boundaries and vectors of
+// up to nine components, more than run side by side.
+func TestAgainstReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	fill := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		return b
+	}
+	for _, keyLen := range []int{32, 64} {
+		key := fill(keyLen)
+		s, err := New(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for comps := 0; comps <= 9; comps++ {
+			for n := 0; n <= 90; n++ {
+				ad := make([][]byte, comps)
+				for i := range ad {
+					ad[i] = fill(rng.IntN(70))
+				}
+				pt := fill(n)
+				want := refSeal(key, pt, ad...)
+				got := s.SealVector(nil, pt, ad...)
+				if !bytes.Equal(got, want) {
+					t.Fatalf("key %d, %d components, %d bytes: seal = %x, want %x", keyLen, comps, n, got, want)
+				}
+				back, err := s.OpenVector(nil, got, ad...)
+				if err != nil || !bytes.Equal(back, pt) {
+					t.Fatalf("key %d, %d components, %d bytes: open = %x, %v", keyLen, comps, n, back, err)
+				}
+			}
+		}
 	}
 }
