@@ -14,8 +14,9 @@ import (
 // serveExt answers request i of the received batch through the extensions
 // hook, at once, from a one-slot batch of its own whose buffer holds any
 // request's length: such replies (NTS) are longer than the reply batch's
-// 48-byte slots. Like every reply it goes out with its own sendmsg, and
-// the slot's address and control buffers make that call allocation-free.
+// 48-byte slots. Like every reply it goes out with its own sendmsg, raw
+// and non-blocking as the plain replies' (mmsg.SendOneNow), and the
+// slot's address and control buffers make that call allocation-free.
 // A reply to an interleaved client asks for the kernel's transmit
 // timestamp and is recorded as the plain path's are (txstamp_linux.go);
 // its transmit timestamp is the one sealed into it, never rewritten.
@@ -41,7 +42,7 @@ func (w *worker) serveExt(i int, rx time.Time, dst netip.Addr, ifindex int32) {
 		w.lead.learn(time.Since(w.lead.read))
 	}
 	for {
-		errno := mmsg.SendOne(uintptr(w.fd), w.ext, 0, unix.MSG_NOSIGNAL)
+		errno := mmsg.SendOneNow(uintptr(w.fd), w.ext, 0, unix.MSG_NOSIGNAL)
 		if errno == unix.EINTR {
 			continue
 		}

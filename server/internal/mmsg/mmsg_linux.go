@@ -252,12 +252,6 @@ func Timespec(d []byte) (sec, nsec int64, ok bool) {
 // message payloads such as SO_TIMESTAMPING flags are.
 func PutUint32(d []byte, v uint32) { *(*uint32)(unsafe.Pointer(&d[0])) = v }
 
-// SendOne calls sendmsg for message i of b.
-func SendOne(fd uintptr, b *Batch, i, flags int) syscall.Errno {
-	_, _, errno := unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&b.Hdrs[i].Msg)), uintptr(flags))
-	return errno
-}
-
 // SendOneNow calls sendmsg for message i of b with MSG_DONTWAIT, so that
 // it cannot block (a full send buffer is EAGAIN), and as a raw system call:
 // without the runtime's bookkeeping for a call that may block (entersyscall
