@@ -1,29 +1,44 @@
 // Package siv implements AEAD_AES_SIV_CMAC_256 and its larger siblings
 // (RFC 5297): AES-CMAC (RFC 4493) for the synthetic IV, AES-CTR for the
-// encryption, on crypto/aes. Seal and Open do not allocate beyond growing
-// dst, so that the NTS responder can authenticate every reply cheaply.
+// encryption. Seal and Open do not allocate beyond growing dst, so that
+// the NTS responder can authenticate every reply cheaply.
+//
+// The block cipher is crypto/aes, except for the two AES-128 keys of
+// AEAD_AES_SIV_CMAC_256 on amd64 with AES-NI, where aes_amd64.s keeps the
+// round keys in registers for a whole CMAC chain and runs two chains, or
+// four counter blocks, side by side: called a block at a time through
+// cipher.Block, a chain paid the call and the reloading of the round keys
+// on every block and could not overlap another. Both are tested against
+// RFC 5297's vectors and a plain implementation.
 package siv
 
 import (
 	"crypto/cipher"
 	"crypto/subtle"
 	"encoding/binary"
+	"unsafe"
 )
 
 const blockLen = 16
 
 type block = [blockLen]byte
 
-// cmac holds an AES-CMAC key: the block cipher and its two subkeys.
+// roundKeys is an expanded AES-128 key, for the AES-NI path.
+type roundKeys [11]block
+
+// cmac holds an AES-CMAC key: the block cipher and its two subkeys, and
+// the expanded key when the AES-NI path serves it (rk non-nil).
 type cmac struct {
 	b      cipher.Block
+	rk     *roundKeys
 	k1, k2 block
 }
 
 // init sets the key's cipher and derives the subkeys, using tmp (which it
-// zeroes) for the block the cipher encrypts.
-func (m *cmac) init(b cipher.Block, tmp *block) {
-	m.b = b
+// zeroes) for the block the cipher encrypts. rk, when not nil, is the
+// same key expanded for the AES-NI path.
+func (m *cmac) init(b cipher.Block, rk *roundKeys, tmp *block) {
+	m.b, m.rk = b, rk
 	*tmp = block{}
 	b.Encrypt(tmp[:], tmp[:])
 	m.k1 = dbl(*tmp)
@@ -42,66 +57,108 @@ func dbl(v block) block {
 	return out
 }
 
-// lane is one CMAC chain in progress. One chain is bound by the latency of
-// the AES instruction, every block waiting for the one before; the chains
-// of an S2V (one per component) are independent, and run advances them a
-// block each in turn, so that the processor overlaps them: two chains take
-// about the time of one. A lane lives in a pooled scratch area, since a
-// block handed to a cipher.Block escapes to the heap; its input does not
-// (see run), so that callers' buffers stay on their stacks.
-type lane struct {
-	m    *cmac
-	x    block // chaining value
-	last bool  // the input ends the message: its final block is finished as CMAC's last
+// maxLanes is how many CMAC chains run side by side at most.
+const maxLanes = 4
+
+// laneSet holds CMAC chains in progress. One chain is bound by the latency
+// of the AES instruction, every block waiting for the one before; the
+// chains of an S2V (one per component) are independent, and run advances
+// them side by side, so that the processor overlaps them. The chaining
+// values are contiguous, so that the AES-NI path encrypts their last
+// blocks in one call; they live in a pooled scratch area, since a block
+// handed to a cipher.Block escapes to the heap. The inputs are run's
+// argument, so that callers' buffers stay on their stacks.
+type laneSet struct {
+	x     [maxLanes]block // chaining values
+	last  [maxLanes]bool  // the input ends its message: its final block is CMAC's last
+	spare block           // the partner of an odd lane out in absorb2
 }
 
-// start sets the lane to compute a CMAC under m or, with !last, only to
-// absorb a whole number of blocks that more input follows.
-func (l *lane) start(m *cmac, last bool) {
-	l.m, l.x, l.last = m, block{}, last
+// start sets lane i to compute a CMAC or, with !last, only to absorb a
+// whole number of blocks that more input follows.
+func (s *laneSet) start(i int, last bool) {
+	s.x[i], s.last[i] = block{}, last
 }
 
-// run computes lane i over in[i], all lanes together: first the blocks
-// that are not a message's last, a block of each lane in turn, then the
-// last blocks. The chaining value is XORed by subtle.XORBytes, whose
-// whole-block store the cipher's whole-block load is forwarded from; a
-// block stored in halves and loaded whole waits until the stores reach
-// the cache, behind every instruction before them (the other lanes' AES
-// included), which would undo the overlap.
-func run(ls []lane, in [][]byte) {
+// run computes lane i over in[i] under m, for every i < len(in): first
+// the blocks that are not a message's last, then the last blocks.
+func (s *laneSet) run(m *cmac, in [][]byte) {
+	if m.rk != nil {
+		s.runAESNI(m, in)
+		return
+	}
+	// The chaining value is XORed by subtle.XORBytes, whose whole-block
+	// store the cipher's whole-block load is forwarded from; a block
+	// stored in halves and loaded whole waits until the stores reach the
+	// cache, behind every instruction before them (the other lanes' AES
+	// included), which would undo the overlap.
 	most := 0
-	for i := range ls {
-		most = max(most, absorbed(ls[i].last, len(in[i])))
+	for i := range in {
+		most = max(most, absorbed(s.last[i], len(in[i])))
 	}
 	for k := 0; k < most; k++ {
 		off := k * blockLen
-		for i := range ls {
-			if off+blockLen > len(in[i]) || ls[i].last && off+blockLen == len(in[i]) {
+		for i := range in {
+			if k >= absorbed(s.last[i], len(in[i])) {
 				continue
 			}
-			l := &ls[i]
-			subtle.XORBytes(l.x[:], l.x[:], in[i][off:off+blockLen])
-			l.m.b.Encrypt(l.x[:], l.x[:])
+			subtle.XORBytes(s.x[i][:], s.x[i][:], in[i][off:off+blockLen])
+			m.b.Encrypt(s.x[i][:], s.x[i][:])
 		}
 	}
-	for i := range ls {
-		l := &ls[i]
-		if !l.last {
-			continue
+	for i := range in {
+		if s.finalBlock(m, i, in[i]) {
+			m.b.Encrypt(s.x[i][:], s.x[i][:])
 		}
-		tail := in[i][absorbed(true, len(in[i]))*blockLen:]
-		var t block
-		copy(t[:], tail)
-		if len(tail) == blockLen {
-			xorInto(&t, l.m.k1[:])
-		} else {
-			t[len(tail)] = 0x80
-			xorInto(&t, l.m.k2[:])
-		}
-		subtle.XORBytes(l.x[:], l.x[:], t[:])
-		l.m.b.Encrypt(l.x[:], l.x[:])
-		l.last = false
 	}
+}
+
+// runAESNI is run on the assembly: the chains absorb two by two, then
+// the runs of lanes that finish encrypt their last blocks together.
+func (s *laneSet) runAESNI(m *cmac, in [][]byte) {
+	for i := 0; i < len(in); i += 2 {
+		n1 := absorbed(s.last[i], len(in[i]))
+		x2, p2, n2 := &s.spare, in[i], 0
+		if i+1 < len(in) {
+			x2, p2, n2 = &s.x[i+1], in[i+1], absorbed(s.last[i+1], len(in[i+1]))
+		}
+		if n1+n2 > 0 {
+			absorb2(m.rk, &s.x[i], unsafe.SliceData(in[i]), n1, x2, unsafe.SliceData(p2), n2)
+		}
+	}
+	from := 0
+	for i := range in {
+		if !s.finalBlock(m, i, in[i]) {
+			if i > from {
+				encryptBlocks(m.rk, &s.x[from], i-from)
+			}
+			from = i + 1
+		}
+	}
+	if len(in) > from {
+		encryptBlocks(m.rk, &s.x[from], len(in)-from)
+	}
+}
+
+// finalBlock XORs into lane i the last block of p, padded or not, with
+// its subkey, ready for the last encryption, and reports whether the
+// lane has one.
+func (s *laneSet) finalBlock(m *cmac, i int, p []byte) bool {
+	if !s.last[i] {
+		return false
+	}
+	tail := p[absorbed(true, len(p))*blockLen:]
+	var t block
+	copy(t[:], tail)
+	if len(tail) == blockLen {
+		xorInto(&t, m.k1[:])
+	} else {
+		t[len(tail)] = 0x80
+		xorInto(&t, m.k2[:])
+	}
+	xorInto(&s.x[i], t[:])
+	s.last[i] = false
+	return true
 }
 
 // absorbed is the number of blocks of an n-byte input that run absorbs

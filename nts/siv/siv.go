@@ -26,8 +26,9 @@ type SIV struct {
 	mac cmac
 	// d0 is the CMAC of the zero block, where every S2V starts: fixed
 	// per key, so computed once.
-	d0  block
-	ctr cipher.Block
+	d0    block
+	ctr   cipher.Block
+	ctrRK *roundKeys // ctr expanded for the AES-NI path, or nil
 	// own is the scratch of the first user at a time, so that a SIV made
 	// for one message allocates none; others share the pool.
 	own   scratch
@@ -38,7 +39,10 @@ type SIV struct {
 // New returns AES-SIV for a key of 32, 48 or 64 bytes: the first half is the
 // CMAC key, the second the CTR key. A 32-byte key is AEAD_AES_SIV_CMAC_256,
 // the AEAD of NTS (RFC 8915).
-func New(key []byte) (*SIV, error) {
+func New(key []byte) (*SIV, error) { return newSIV(key, hasAESNI) }
+
+// newSIV is New, with the AES-NI path for a 32-byte key when aesni.
+func newSIV(key []byte, aesni bool) (*SIV, error) {
 	switch len(key) {
 	case 32, 48, 64:
 	default:
@@ -54,13 +58,18 @@ func New(key []byte) (*SIV, error) {
 		return nil, fmt.Errorf("siv: %w", err)
 	}
 	s := &SIV{ctr: b2}
+	var rk1 *roundKeys
+	if aesni && half == 16 {
+		rk1, s.ctrRK = new(roundKeys), new(roundKeys)
+		expandKey128(&key[0], rk1)
+		expandKey128(&key[half], s.ctrRK)
+	}
 	// The subkeys' block goes through the SIV's own scratch: a local
 	// handed to a cipher.Block would escape to the heap.
-	s.mac.init(b1, &s.own.t)
-	l := &s.own.lanes[0]
-	l.start(&s.mac, true)
-	run(s.own.lanes[:1], [][]byte{s.own.t[:]})
-	s.d0 = l.x
+	s.mac.init(b1, rk1, &s.own.t)
+	s.own.l.start(0, true)
+	s.own.l.run(&s.mac, [][]byte{s.own.t[:]})
+	s.d0 = s.own.l.x[0]
 	s.own = scratch{}
 	s.pool.New = func() any { return new(scratch) }
 	return s, nil
@@ -82,28 +91,25 @@ func (s *SIV) put(w *scratch) {
 	s.pool.Put(w)
 }
 
-// lanes is how many CMAC chains (or counter blocks) run at once. An NTS
-// request's S2Vs have two or three chains (the associated data, the nonce,
-// the plaintext's leading blocks); a counter-mode pass has as many blocks
-// as the message.
-const lanes = 4
+// ctrBlocks is how many counter blocks are encrypted at a time.
+const ctrBlocks = 8
 
 // scratch holds what one Seal or Open works on; it is pooled, since
 // blocks handed to a cipher.Block escape to the heap.
 type scratch struct {
-	lanes [lanes]lane
-	ks    [lanes]block // CTR key stream
-	t     block
-	tail  [2 * blockLen]byte
+	l    laneSet
+	ks   [ctrBlocks * blockLen]byte // CTR key stream
+	t    block
+	tail [2 * blockLen]byte
 }
 
 // s2v is the vectorised PRF of RFC 5297 section 2.4 over the associated
 // data components ad and the plaintext p. The components' CMACs are
-// independent and run side by side (lane), and so do the plaintext's
+// independent and run side by side (laneSet), and so do the plaintext's
 // blocks that precede its last sixteen bytes, the only ones that depend
 // on the components (the xorend of D).
 func (s *SIV) s2v(w *scratch, ad [][]byte, p []byte) block {
-	var in [lanes][]byte // on the stack: the lanes' inputs
+	var in [maxLanes][]byte // on the stack: the lanes' inputs
 	d := s.d0
 	cut := len(p) - blockLen
 	pre := cut / blockLen * blockLen // the plaintext's blocks before T's end
@@ -113,36 +119,35 @@ func (s *SIV) s2v(w *scratch, ad [][]byte, p []byte) block {
 	var px block // their chaining value
 	first := true
 	for first || len(ad) > 0 {
-		n := min(len(ad), lanes-1)
+		n := min(len(ad), maxLanes-1)
 		for i, a := range ad[:n] {
-			w.lanes[i].start(&s.mac, true)
+			w.l.start(i, true)
 			in[i] = a
 		}
 		if first {
 			// The plaintext's lane runs beside the first components.
-			w.lanes[n].start(&s.mac, false)
+			w.l.start(n, false)
 			in[n] = p[:pre]
-			run(w.lanes[:n+1], in[:n+1])
-			px = w.lanes[n].x
+			w.l.run(&s.mac, in[:n+1])
+			px = w.l.x[n]
 			first = false
 		} else {
-			run(w.lanes[:n], in[:n])
+			w.l.run(&s.mac, in[:n])
 		}
 		for i := range n {
 			d = dbl(d)
-			xorInto(&d, w.lanes[i].x[:])
+			xorInto(&d, w.l.x[i][:])
 		}
 		ad = ad[n:]
 	}
-	l := &w.lanes[0]
+	w.l.start(0, true)
 	if cut >= 0 {
 		// T = p xorend D: the rest of p after the lane's blocks, its
 		// last sixteen bytes XORed with D.
 		t := w.tail[:len(p)-pre]
 		copy(t, p[pre:])
 		xorInto((*block)(t[len(t)-blockLen:]), d[:])
-		l.start(&s.mac, true)
-		l.x = px
+		w.l.x[0] = px
 		in[0] = t
 	} else {
 		// T = dbl(D) XOR pad(p), one block.
@@ -151,11 +156,10 @@ func (s *SIV) s2v(w *scratch, ad [][]byte, p []byte) block {
 		copy(w.t[:], p)
 		w.t[len(p)] = 0x80
 		xorInto(&w.t, d[:])
-		l.start(&s.mac, true)
 		in[0] = w.t[:]
 	}
-	run(w.lanes[:1], in[:1])
-	return l.x
+	w.l.run(&s.mac, in[:1])
+	return w.l.x[0]
 }
 
 // xorCTR encrypts or decrypts src into dst (same length, may alias exactly)
@@ -165,7 +169,7 @@ func (s *SIV) xorCTR(w *scratch, dst, src []byte, v block) {
 	hi := binary.BigEndian.Uint64(v[:8])
 	lo := binary.BigEndian.Uint64(v[8:]) &^ (1<<63 | 1<<31)
 	for len(src) > 0 {
-		n := min(lanes, (len(src)+blockLen-1)/blockLen)
+		n := min(ctrBlocks, (len(src)+blockLen-1)/blockLen)
 		// All the counter blocks first, then all the encryptions: a
 		// block stored in halves and loaded whole waits until the
 		// stores reach the cache, behind every instruction before them;
@@ -173,25 +177,21 @@ func (s *SIV) xorCTR(w *scratch, dst, src []byte, v block) {
 		for i := range n {
 			// The low 64 bits only: bit 63 was cleared, and a
 			// datagram is far shorter than 2^63 blocks.
-			binary.BigEndian.PutUint64(w.ks[i][:8], hi)
-			binary.BigEndian.PutUint64(w.ks[i][8:], lo+uint64(i))
+			binary.BigEndian.PutUint64(w.ks[i*blockLen:], hi)
+			binary.BigEndian.PutUint64(w.ks[i*blockLen+8:], lo+uint64(i))
 		}
-		for i := range n {
-			s.ctr.Encrypt(w.ks[i][:], w.ks[i][:])
-		}
-		lo += uint64(n)
-		for i := range n {
-			if len(src) >= blockLen {
-				// dst and src alias exactly or not at all: word
-				// by word is safe.
-				xorInto(&w.ks[i], src[:blockLen])
-				copy(dst[:blockLen], w.ks[i][:])
-				dst, src = dst[blockLen:], src[blockLen:]
-			} else {
-				m := subtle.XORBytes(dst, src, w.ks[i][:])
-				dst, src = dst[m:], src[m:]
+		if s.ctrRK != nil {
+			encryptBlocks(s.ctrRK, (*block)(w.ks[:]), n)
+		} else {
+			for i := range n {
+				b := w.ks[i*blockLen : (i+1)*blockLen]
+				s.ctr.Encrypt(b, b)
 			}
 		}
+		lo += uint64(n)
+		// dst and src alias exactly or not at all.
+		m := subtle.XORBytes(dst, src, w.ks[:n*blockLen])
+		dst, src = dst[m:], src[m:]
 	}
 }
 

@@ -37,30 +37,51 @@ func TestCMAC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m cmac
-	m.init(b, new(block))
-	// Each alone, then all four side by side.
-	ls := make([]lane, len(tests))
-	for i, tt := range tests {
-		ls[i].start(&m, true)
-		run(ls[i:i+1], [][]byte{unhex(t, msg)[:tt.n]})
-	}
-	together := make([]lane, len(tests))
-	in := make([][]byte, len(tests))
-	for i, tt := range tests {
-		together[i].start(&m, true)
-		in[i] = unhex(t, msg)[:tt.n]
-	}
-	run(together, in)
-	for i, tt := range tests {
-		want := unhex(t, tt.want)
-		if got := ls[i].x; !bytes.Equal(got[:], want) {
-			t.Errorf("CMAC of %d bytes = %x, want %x", tt.n, got, want)
+	for _, path := range paths() {
+		var m cmac
+		var rk *roundKeys
+		if path.aesni {
+			rk = new(roundKeys)
+			expandKey128(&unhex(t, key)[0], rk)
 		}
-		if got := together[i].x; !bytes.Equal(got[:], want) {
-			t.Errorf("CMAC of %d bytes beside the others = %x, want %x", tt.n, got, want)
+		m.init(b, rk, new(block))
+		// Each alone, then all four side by side.
+		for _, tt := range tests {
+			var l laneSet
+			l.start(0, true)
+			l.run(&m, [][]byte{unhex(t, msg)[:tt.n]})
+			if want := unhex(t, tt.want); !bytes.Equal(l.x[0][:], want) {
+				t.Errorf("%s: CMAC of %d bytes = %x, want %x", path.name, tt.n, l.x[0], want)
+			}
+		}
+		var l laneSet
+		in := make([][]byte, len(tests))
+		for i, tt := range tests {
+			l.start(i, true)
+			in[i] = unhex(t, msg)[:tt.n]
+		}
+		l.run(&m, in)
+		for i, tt := range tests {
+			if want := unhex(t, tt.want); !bytes.Equal(l.x[i][:], want) {
+				t.Errorf("%s: CMAC of %d bytes beside the others = %x, want %x", path.name, tt.n, l.x[i], want)
+			}
 		}
 	}
+}
+
+// path is one implementation of the block operations: crypto/aes, and
+// the assembly where this machine has AES-NI.
+type path struct {
+	name  string
+	aesni bool
+}
+
+func paths() []path {
+	p := []path{{"crypto/aes", false}}
+	if hasAESNI {
+		p = append(p, path{"AES-NI", true})
+	}
+	return p
 }
 
 // RFC 5297 appendix A.
@@ -93,48 +114,58 @@ func TestRFC5297Vectors(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, err := New(unhex(t, tt.key))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ad [][]byte
-			for _, a := range tt.ad {
-				ad = append(ad, unhex(t, a))
-			}
-			pt, want := unhex(t, tt.pt), unhex(t, tt.out)
-			got := s.SealVector(nil, pt, ad...)
-			if !bytes.Equal(got, want) {
-				t.Fatalf("seal = %x\nwant   %x", got, want)
-			}
-			back, err := s.OpenVector(nil, got, ad...)
-			if err != nil || !bytes.Equal(back, pt) {
-				t.Fatalf("open = %x, %v; want %x", back, err, pt)
-			}
-			for i := range got {
-				bad := bytes.Clone(got)
-				bad[i] ^= 1
-				if _, err := s.OpenVector(nil, bad, ad...); err != ErrOpen {
-					t.Fatalf("flipped byte %d: err = %v, want ErrOpen", i, err)
-				}
-			}
-			if len(ad) > 1 {
-				// The AEAD form: associated data then nonce.
-				s2 := s.Seal(nil, ad[2], pt, append(append([]byte(nil), ad[0]...), ad[1]...))
-				if bytes.Equal(s2, want) {
-					t.Fatal("concatenated associated data must differ from a vector")
-				}
-				o, err := s.Open(nil, ad[2], s2, append(append([]byte(nil), ad[0]...), ad[1]...))
-				if err != nil || !bytes.Equal(o, pt) {
-					t.Fatalf("AEAD round trip: %x, %v", o, err)
-				}
-			}
-		})
+		for _, path := range paths() {
+			t.Run(tt.name+"/"+path.name, func(t *testing.T) { testVector(t, path, tt.key, tt.ad, tt.pt, tt.out) })
+		}
+	}
+}
+
+func testVector(t *testing.T, path path, key string, ads []string, pts, out string) {
+	s, err := newSIV(unhex(t, key), path.aesni)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ad [][]byte
+	for _, a := range ads {
+		ad = append(ad, unhex(t, a))
+	}
+	pt, want := unhex(t, pts), unhex(t, out)
+	got := s.SealVector(nil, pt, ad...)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("seal = %x\nwant   %x", got, want)
+	}
+	back, err := s.OpenVector(nil, got, ad...)
+	if err != nil || !bytes.Equal(back, pt) {
+		t.Fatalf("open = %x, %v; want %x", back, err, pt)
+	}
+	for i := range got {
+		bad := bytes.Clone(got)
+		bad[i] ^= 1
+		if _, err := s.OpenVector(nil, bad, ad...); err != ErrOpen {
+			t.Fatalf("flipped byte %d: err = %v, want ErrOpen", i, err)
+		}
+	}
+	if len(ad) > 1 {
+		// The AEAD form: associated data then nonce.
+		s2 := s.Seal(nil, ad[2], pt, append(append([]byte(nil), ad[0]...), ad[1]...))
+		if bytes.Equal(s2, want) {
+			t.Fatal("concatenated associated data must differ from a vector")
+		}
+		o, err := s.Open(nil, ad[2], s2, append(append([]byte(nil), ad[0]...), ad[1]...))
+		if err != nil || !bytes.Equal(o, pt) {
+			t.Fatalf("AEAD round trip: %x, %v", o, err)
+		}
 	}
 }
 
 func TestInPlaceAndLengths(t *testing.T) {
-	s, err := New(bytes.Repeat([]byte{7}, 32))
+	for _, path := range paths() {
+		t.Run(path.name, func(t *testing.T) { testInPlace(t, path) })
+	}
+}
+
+func testInPlace(t *testing.T, path path) {
+	s, err := newSIV(bytes.Repeat([]byte{7}, 32), path.aesni)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,9 +283,10 @@ func refSeal(key, pt []byte, ad ...[]byte) []byte {
 	return out
 }
 
-// TestAgainstReference compares Seal and Open with the plain algorithm
-// for every plaintext length around the block boundaries and vectors of
-// up to nine components, more than run side by side.
+// TestAgainstReference compares Seal and Open, on crypto/aes and on the
+// assembly, with the plain algorithm for every plaintext length up to 90
+// bytes and a few past the key stream's eight blocks, and vectors of up
+// to nine components, more than run side by side.
 func TestAgainstReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	fill := func(n int) []byte {
@@ -264,14 +296,22 @@ func TestAgainstReference(t *testing.T) {
 		}
 		return b
 	}
-	for _, keyLen := range []int{32, 64} {
+	for _, c := range []struct {
+		keyLen int
+		path
+	}{{32, paths()[0]}, {32, paths()[len(paths())-1]}, {64, paths()[0]}} {
+		keyLen := c.keyLen
 		key := fill(keyLen)
-		s, err := New(key)
+		s, err := newSIV(key, c.aesni)
 		if err != nil {
 			t.Fatal(err)
 		}
+		lengths := []int{127, 128, 129, 143, 144, 145, 300}
+		for n := 0; n <= 90; n++ {
+			lengths = append(lengths, n)
+		}
 		for comps := 0; comps <= 9; comps++ {
-			for n := 0; n <= 90; n++ {
+			for _, n := range lengths {
 				ad := make([][]byte, comps)
 				for i := range ad {
 					ad[i] = fill(rng.IntN(70))
@@ -280,11 +320,11 @@ func TestAgainstReference(t *testing.T) {
 				want := refSeal(key, pt, ad...)
 				got := s.SealVector(nil, pt, ad...)
 				if !bytes.Equal(got, want) {
-					t.Fatalf("key %d, %d components, %d bytes: seal = %x, want %x", keyLen, comps, n, got, want)
+					t.Fatalf("%s, key %d, %d components, %d bytes: seal = %x, want %x", c.name, keyLen, comps, n, got, want)
 				}
 				back, err := s.OpenVector(nil, got, ad...)
 				if err != nil || !bytes.Equal(back, pt) {
-					t.Fatalf("key %d, %d components, %d bytes: open = %x, %v", keyLen, comps, n, back, err)
+					t.Fatalf("%s, key %d, %d components, %d bytes: open = %x, %v", c.name, keyLen, comps, n, back, err)
 				}
 			}
 		}
