@@ -10,14 +10,16 @@ import "time"
 // before the reply leaves, so the server's residence time drops out of
 // the client's offset and delay. It only lengthens the round trip, by at
 // most max, and only when coalesceMin or more requests would arrive within
-// max (at the default 200 us, above 20k requests/s on a socket): below that
-// rate the worker blocks as before and answers at once.
+// max (at the default 200 us, above 20k requests/s on a socket), and until
+// the rate falls under coalesceLeave: below that the worker blocks as
+// before and answers at once.
 type coalescer struct {
 	max time.Duration // longest wait; 0 disables
 
 	windowStart time.Time
 	count       int     // requests received since windowStart
 	perSecond   float64 // arrival rate over the last window
+	waiting     bool    // between entering at coalesceMin and leaving under coalesceLeave
 }
 
 const (
@@ -33,6 +35,12 @@ const (
 	// to be worth it (above 20k/s at the default 200 us); fewer, and it
 	// would only delay them.
 	coalesceMin = 4
+	// coalesceLeave is how few per max end the waits again (15k/s at the
+	// default). Between the two the worker keeps the mode it is in: a
+	// load that hovers at coalesceMin would otherwise flip between waiting
+	// and not from one 10 ms window to the next, each flip a batch of
+	// wakeups, and its round trips with it. Under 10k/s it never waits.
+	coalesceLeave = 3
 )
 
 // hold records a batch of n requests received at now and returns how long
@@ -48,7 +56,13 @@ func (c *coalescer) hold(now time.Time, n int) time.Duration {
 	if c.max <= 0 {
 		return 0
 	}
-	if c.perSecond*c.max.Seconds() < coalesceMin || n >= coalesceBatch {
+	switch perWait := c.perSecond * c.max.Seconds(); {
+	case perWait >= coalesceMin:
+		c.waiting = true
+	case perWait < coalesceLeave:
+		c.waiting = false
+	}
+	if !c.waiting || n >= coalesceBatch {
 		return 0
 	}
 	return min(c.max, time.Duration(coalesceBatch/c.perSecond*1e9))
@@ -66,4 +80,4 @@ func (c *coalescer) busy() bool { return c.perSecond >= busyRate }
 
 // idle forgets the measured rate, after a receive that found nothing: the
 // load stopped, or a signal interrupted the wait.
-func (c *coalescer) idle() { c.perSecond = 0 }
+func (c *coalescer) idle() { c.perSecond, c.waiting = 0, false }

@@ -56,3 +56,34 @@ func TestCoalescerForgetsALoadThatStopped(t *testing.T) {
 		t.Errorf("hold after silence = %v, want 0", d)
 	}
 }
+
+// TestCoalescerHysteresis follows a load up through coalesceMin and down
+// through coalesceLeave: between the two the worker keeps its mode.
+func TestCoalescerHysteresis(t *testing.T) {
+	c := coalescer{max: DefaultCoalesce} // enters at 20k/s, leaves under 15k/s
+	now := time.Unix(1e9, 0)
+	steps := []struct {
+		rate int
+		wait bool
+	}{
+		{17_000, false}, // below the entry: answers at once
+		{19_000, false},
+		{21_000, true}, // enters
+		{19_000, true}, // hovering under the entry: stays
+		{16_000, true},
+		{14_000, false}, // under the exit: leaves
+		{17_000, false}, // and stays out until the entry again
+		{20_500, true},
+	}
+	for _, s := range steps {
+		gap := time.Second / time.Duration(s.rate)
+		var got time.Duration
+		// Three windows at this rate.
+		for end := now.Add(3 * coalesceWindow); now.Before(end); now = now.Add(gap) {
+			got = c.hold(now, 1)
+		}
+		if (got > 0) != s.wait {
+			t.Errorf("at %d/s (measured %.0f/s) after the steps before: hold = %v, want a wait: %v", s.rate, c.perSecond, got, s.wait)
+		}
+	}
+}
