@@ -39,7 +39,7 @@ func DefaultConfig() Config {
 }
 
 // DefaultCoalesce is within what a network card's interrupt moderation adds
-// under load; it engages above 20k requests/s per socket.
+// under load; it engages from 20k requests/s per socket (until under 15k).
 const DefaultCoalesce = 200 * time.Microsecond
 
 const (
