@@ -172,7 +172,9 @@ func absorbed(last bool, n int) int {
 }
 
 // xorInto sets x to x XOR p (a whole block), two words at a time: cheaper
-// than subtle.XORBytes's checks for the one-block case CMAC is made of.
+// than subtle.XORBytes's checks, for a block that Go code reads next. A
+// block that the cipher loads whole next is XORed by subtle.XORBytes (see
+// laneSet.run).
 func xorInto(x *block, p []byte) {
 	_ = p[blockLen-1]
 	binary.LittleEndian.PutUint64(x[:8], binary.LittleEndian.Uint64(x[:8])^binary.LittleEndian.Uint64(p[:8]))
