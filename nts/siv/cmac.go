@@ -26,21 +26,24 @@ type block = [blockLen]byte
 // roundKeys is an expanded AES-128 key, for the AES-NI path.
 type roundKeys [11]block
 
-// cmac holds an AES-CMAC key: the block cipher and its two subkeys, and
-// the expanded key when the AES-NI path serves it (rk non-nil).
+// cmac holds an AES-CMAC key: the block cipher and its two subkeys. The
+// cipher is b, or the expanded key rk for the AES-NI path.
 type cmac struct {
 	b      cipher.Block
 	rk     *roundKeys
 	k1, k2 block
 }
 
-// init sets the key's cipher and derives the subkeys, using tmp (which it
-// zeroes) for the block the cipher encrypts. rk, when not nil, is the
-// same key expanded for the AES-NI path.
+// init derives the subkeys of the key whose cipher is b or rk, using tmp
+// (which it zeroes) for the block the cipher encrypts.
 func (m *cmac) init(b cipher.Block, rk *roundKeys, tmp *block) {
 	m.b, m.rk = b, rk
 	*tmp = block{}
-	b.Encrypt(tmp[:], tmp[:])
+	if rk != nil {
+		encryptBlocks(rk, tmp, 1)
+	} else {
+		b.Encrypt(tmp[:], tmp[:])
+	}
 	m.k1 = dbl(*tmp)
 	m.k2 = dbl(m.k1)
 	*tmp = block{}

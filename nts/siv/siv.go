@@ -27,8 +27,8 @@ type SIV struct {
 	// d0 is the CMAC of the zero block, where every S2V starts: fixed
 	// per key, so computed once.
 	d0    block
-	ctr   cipher.Block
-	ctrRK *roundKeys // ctr expanded for the AES-NI path, or nil
+	ctr   cipher.Block // the CTR key: ctr, or ctrRK for the AES-NI path
+	ctrRK *roundKeys
 	// own is the scratch of the first user at a time, so that a SIV made
 	// for one message allocates none; others share the pool.
 	own   scratch
@@ -49,20 +49,23 @@ func newSIV(key []byte, aesni bool) (*SIV, error) {
 		return nil, fmt.Errorf("siv: key of %d bytes, want 32, 48 or 64", len(key))
 	}
 	half := len(key) / 2
-	b1, err := aes.NewCipher(key[:half])
-	if err != nil {
-		return nil, fmt.Errorf("siv: %w", err)
-	}
-	b2, err := aes.NewCipher(key[half:])
-	if err != nil {
-		return nil, fmt.Errorf("siv: %w", err)
-	}
-	s := &SIV{ctr: b2}
+	s := &SIV{}
+	var b1 cipher.Block
 	var rk1 *roundKeys
 	if aesni && half == 16 {
-		rk1, s.ctrRK = new(roundKeys), new(roundKeys)
+		// The assembly does all: no crypto/aes ciphers to keep.
+		rks := new([2]roundKeys)
+		rk1, s.ctrRK = &rks[0], &rks[1]
 		expandKey128(&key[0], rk1)
 		expandKey128(&key[half], s.ctrRK)
+	} else {
+		var err error
+		if b1, err = aes.NewCipher(key[:half]); err != nil {
+			return nil, fmt.Errorf("siv: %w", err)
+		}
+		if s.ctr, err = aes.NewCipher(key[half:]); err != nil {
+			return nil, fmt.Errorf("siv: %w", err)
+		}
 	}
 	// The subkeys' block goes through the SIV's own scratch: a local
 	// handed to a cipher.Block would escape to the heap.
