@@ -68,3 +68,18 @@ func TestSameKeys(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAEADCacheMiss is a client whose keys are not cached: the
+// expansion of its two keys (more than aeadSlots active clients).
+func BenchmarkAEADCacheMiss(b *testing.B) {
+	c := newAEADCache()
+	k := make([]byte, keyLen)
+	i := 0
+	for b.Loop() {
+		i++
+		k[0], k[1], k[2] = byte(i), byte(i>>8), byte(i>>16)
+		if _, err := c.get(k, k); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
