@@ -39,7 +39,8 @@ const (
 	// default). Between the two the worker keeps the mode it is in: a
 	// load that hovers at coalesceMin would otherwise flip between waiting
 	// and not from one 10 ms window to the next, each flip a batch of
-	// wakeups, and its round trips with it. Under 10k/s it never waits.
+	// wakeups, and its round trips with it. Under 15k/s it never waits
+	// (10k/s is the rate of the round-trip targets).
 	coalesceLeave = 3
 )
 
