@@ -66,12 +66,16 @@ GOOS=darwin GOARCH=arm64 go build -o /dev/null ./cmd/stratum1
 GOOS=windows GOARCH=amd64 go build -o /dev/null ./cmd/stratum1
 echo "== PPS ioctl layouts and pairing on 32-bit ARM (qemu)"
 GOOS=linux GOARCH=arm GOARM=6 go test -exec qemu-arm-static ./pps/ ./ntp/
+echo "== AES-SIV on arm64 (qemu): crypto/aes's path, which a Pi takes"
+GOOS=linux GOARCH=arm64 go test -exec qemu-aarch64-static ./nts/siv/
 echo "== fuzz go-nmea's per-type parsers with checksummed sentences (bounded)"
 # A count, not a duration: Go 1.26's fuzzing coordinator can fail a target
 # with a bare "context deadline exceeded" when a -fuzztime duration ends
 # mid-call (golang/go#75804, fixed in 1.27), with nothing found. 400 000
 # executions are about 10 s here; -timeout bounds a slow machine.
 go test -run='^$' -fuzz=FuzzNMEABody -fuzztime=400000x -timeout 10m ./gps/
+echo "== fuzz the AES-NI assembly against crypto/aes (bounded)"
+go test -run='^$' -fuzz=FuzzPaths -fuzztime=300000x -timeout 10m ./nts/siv/
 echo "== go test -race"
 go test -race -timeout 40m ./...
 echo "== virtual Pi lab, short scenario (docs/lab.md)"
