@@ -26,9 +26,9 @@ const (
 	yieldEvery = 5 * time.Millisecond
 )
 
-// worker owns one socket and serves it from one goroutine locked to its OS
-// thread: block in recvmmsg until a batch arrives, build the replies, stamp
-// and send them. The socket is blocking and private to the worker (see
+// worker owns one socket and serves it from one goroutine that keeps its
+// OS thread (see serve): block in recvmmsg until a batch arrives, build the
+// replies, stamp and send them. The socket is blocking and private to the worker (see
 // openSocket), so a request wakes the worker's thread directly: no poller,
 // no goroutine hand-off, and two system calls per batch.
 type worker struct {
@@ -55,8 +55,11 @@ type worker struct {
 	c      Counters
 	kernRx bool // the kernel stamps every datagram's arrival
 	gather coalescer
-	ts     txStamps // transmit timestamps of replies to interleaved clients
-	hwOn   bool     // the socket reports hardware timestamps (h.hw)
+	// precise: the thread's timer slack is lowered (preciseTimers) and
+	// the goroutine has not been through the scheduler since.
+	precise bool
+	ts      txStamps // transmit timestamps of replies to interleaved clients
+	hwOn    bool     // the socket reports hardware timestamps (h.hw)
 
 	// ext holds one reply with extension fields (NTS), made on first use;
 	// lead learns how long such a reply takes from its transmit
@@ -170,14 +173,13 @@ func (w *worker) serve() error {
 		w.serving = false
 		w.mu.Unlock()
 	}()
-	// The thread blocks in the kernel between batches; keeping the
-	// goroutine on it means the wakeup lands where the buffers are hot and
-	// no scheduler hand-off stands between the datagram and its reply.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if w.gather.max > 0 {
-		defer preciseTimers()()
-	}
+	// The goroutine is not locked to its thread. It keeps the thread
+	// through its raw system calls anyway (no scheduler hand-off between
+	// a datagram and its reply), and only a yield can move it; a locked
+	// goroutine's yield hands its P to another thread and back, two futex
+	// wakeups and context switches (about 50 us on a KVM guest, 1 us a
+	// request at 10k/s). The timer slack is the thread's: lowered again
+	// before the first wait after any point the goroutine may have moved.
 	yielded := time.Now()
 	held := false
 	for !w.stop.Load() {
@@ -199,6 +201,7 @@ func (w *worker) serve() error {
 			// costs far more than passing through it now and then.
 			runtime.Gosched()
 			yielded = w.userRx
+			w.precise = false
 		}
 		w.process()
 		if w.ntx > 0 {
@@ -211,6 +214,10 @@ func (w *worker) serve() error {
 		w.shared.publish(&w.c)
 		held = false
 		if d := w.gather.hold(w.userRx, w.nrx); d > 0 {
+			if !w.precise {
+				preciseTimers()
+				w.precise = true
+			}
 			sleep(d)
 			held = true
 		}
@@ -248,6 +255,7 @@ func (w *worker) recv(held bool) bool {
 			}
 		} else {
 			n, errno = mmsg.Recv(uintptr(w.fd), w.rx, batchLen, unix.MSG_WAITFORONE)
+			w.precise = false // the runtime may resume it on another thread
 		}
 	}
 	w.userRx = time.Now()
@@ -389,21 +397,13 @@ func (w *worker) serveControl() {
 
 // preciseTimers lowers the timer slack of the calling thread (50 us by
 // default, as long as the waits of the coalescer) to the least the kernel
-// allows, 1 ns, and returns a function that restores it. A realtime
-// thread has no slack; the shipped unit runs the daemon at normal
-// priority, where the slack is all that stretches a wait beyond what the
-// scheduler's other work does.
-func preciseTimers() (restore func()) {
-	old, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
-	if err != nil {
-		return func() {}
-	}
-	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0)
-	return func() { _ = unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(old), 0, 0, 0) }
-}
+// allows, 1 ns. A realtime thread has no slack; the shipped unit runs the
+// daemon at normal priority, where the slack is all that stretches a wait
+// beyond what the scheduler's other work does. The thread keeps it when
+// the goroutine leaves: its timers only become exact.
+func preciseTimers() { _ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0) }
 
-// sleep waits d on the calling thread, which the worker owns, as a raw
-// system call: the runtime's bookkeeping for a blocking call would let
+// sleep waits d on the calling thread as a raw system call: the runtime's bookkeeping for a blocking call would let
 // sysmon take the worker's P after 20 us and wake another thread to look
 // for work (two context switches per wait, on the worker's CPU). Holding
 // the P for at most the coalescing limit (1 ms) is harmless: Run gives
