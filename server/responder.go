@@ -180,8 +180,8 @@ func (r *Responder) Addrs() []netip.AddrPort {
 
 // Run serves until ctx is done, then closes every socket. It returns nil
 // after a cancellation and the first socket error otherwise. On Linux each
-// worker is a goroutine locked to its thread and blocked in the kernel
-// between batches; Run raises GOMAXPROCS by the number of workers while it
+// worker is a goroutine blocked in the kernel between batches, in raw
+// system calls that keep its thread and its P; Run raises GOMAXPROCS by the number of workers while it
 // runs, so that they do not hold the Ps the rest of the program runs on.
 // SetListen may add and remove workers while Run runs.
 func (r *Responder) Run(ctx context.Context) error {
