@@ -69,9 +69,10 @@ func newSIV(key []byte, aesni bool) (*SIV, error) {
 	}
 	// The subkeys' block goes through the SIV's own scratch: a local
 	// handed to a cipher.Block would escape to the heap.
-	s.mac.init(b1, rk1, &s.own.t)
+	zero := (*block)(s.own.last[:blockLen])
+	s.mac.init(b1, rk1, zero)
 	s.own.l.start(0, true)
-	s.own.l.run(&s.mac, [][]byte{s.own.t[:]})
+	s.own.l.run(&s.mac, [][]byte{zero[:]})
 	s.d0 = s.own.l.x[0]
 	s.own = scratch{}
 	s.pool.New = func() any { return new(scratch) }
@@ -100,10 +101,11 @@ const ctrBlocks = 8
 // scratch holds what one Seal or Open works on; it is pooled, since
 // blocks handed to a cipher.Block escape to the heap.
 type scratch struct {
-	l    laneSet
-	ks   [ctrBlocks * blockLen]byte // CTR key stream
-	t    block
-	tail [2 * blockLen]byte
+	l  laneSet
+	ks [ctrBlocks * blockLen]byte // CTR key stream
+	// last is S2V's final input: the plaintext's last one or two blocks
+	// with D XORed in, or one padded block.
+	last [2 * blockLen]byte
 }
 
 // s2v is the vectorised PRF of RFC 5297 section 2.4 over the associated
@@ -147,7 +149,7 @@ func (s *SIV) s2v(w *scratch, ad [][]byte, p []byte) block {
 	if cut >= 0 {
 		// T = p xorend D: the rest of p after the lane's blocks, its
 		// last sixteen bytes XORed with D.
-		t := w.tail[:len(p)-pre]
+		t := w.last[:len(p)-pre]
 		copy(t, p[pre:])
 		xorInto((*block)(t[len(t)-blockLen:]), d[:])
 		w.l.x[0] = px
@@ -155,11 +157,12 @@ func (s *SIV) s2v(w *scratch, ad [][]byte, p []byte) block {
 	} else {
 		// T = dbl(D) XOR pad(p), one block.
 		d = dbl(d)
-		w.t = block{}
-		copy(w.t[:], p)
-		w.t[len(p)] = 0x80
-		xorInto(&w.t, d[:])
-		in[0] = w.t[:]
+		t := (*block)(w.last[:blockLen])
+		*t = block{}
+		copy(t[:], p)
+		t[len(p)] = 0x80
+		xorInto(t, d[:])
+		in[0] = t[:]
 	}
 	w.l.run(&s.mac, in[:1])
 	return w.l.x[0]
